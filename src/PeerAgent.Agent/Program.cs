@@ -1,0 +1,1 @@
+namespace PeerAgent.Agent; internal static class Program { private static void Main() { } }

@@ -1,0 +1,1 @@
+namespace PeerAgent.Testing; internal static class Placeholder { }
