@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one test command: installs the real tools, builds Release, runs every test project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+# Functional tests run containerd (and mount for unpacking), so they need root.
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test.sh: functional tests need root (containerd); run as root or with sudo" >&2
+  exit 1
+fi
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+dotnet build PeerAgent.sln -c Release
+# Hang guard: a test stuck for 10 minutes is killed and reported instead of eating the CI budget.
+dotnet test PeerAgent.sln -c Release --no-build \
+  --logger "console;verbosity=normal" \
+  --blame-hang --blame-hang-timeout 10m --blame-hang-dump-type none

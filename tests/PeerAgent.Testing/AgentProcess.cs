@@ -1,0 +1,280 @@
+using System.Globalization;
+using System.Net;
+
+namespace PeerAgent.Testing;
+
+/// <summary>One upstream registry entry of the agent's configuration (<c>Registries:N:*</c>).</summary>
+/// <param name="Host">The registry host as clients name it, "127.0.0.1:PORT".</param>
+/// <param name="Endpoint">Where the agent really connects for this host, e.g. a <see cref="FaultyProxy"/> URL.</param>
+public sealed record AgentRegistry(string Host, bool PlainHttp = true, bool Public = false, string? Endpoint = null);
+
+/// <summary>How to start an <see cref="AgentProcess"/>.</summary>
+public sealed class AgentOptions
+{
+    /// <summary>Mirror:DefaultRegistry, used when a request carries no ns query (skopeo, podman).</summary>
+    public required string DefaultRegistry { get; init; }
+
+    public IReadOnlyList<AgentRegistry> Registries { get; init; } = [];
+
+    public long QuotaBytes { get; init; } = 4L << 30;
+
+    /// <summary>Appended after the generated arguments, e.g. "--Logging:LogLevel:Default=Debug".</summary>
+    public IReadOnlyList<string> ExtraArgs { get; init; } = [];
+
+    /// <summary>An agent for one origin; <paramref name="endpoint"/> puts e.g. a proxy between agent and origin.</summary>
+    public static AgentOptions ForOrigin(RegistryProcess origin, bool isPublic = true, string? endpoint = null, long? quotaBytes = null) => new()
+    {
+        DefaultRegistry = origin.Endpoint,
+        Registries = [new AgentRegistry(origin.Endpoint, PlainHttp: true, Public: isPublic, Endpoint: endpoint)],
+        QuotaBytes = quotaBytes ?? 4L << 30,
+    };
+}
+
+/// <summary>
+/// The real agent (src/PeerAgent.Agent, built in the same configuration as the tests) as a child process.
+/// </summary>
+public sealed class AgentProcess : IAsyncDisposable, IDisposable
+{
+    public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
+
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false })
+    {
+        Timeout = TimeSpan.FromSeconds(30),
+    };
+
+    private readonly AgentOptions _options;
+    private readonly TempDir _dir;
+    private readonly List<string> _previousRuns = [];
+    private TestProcess? _process;
+
+    private AgentProcess(AgentOptions options, TempDir dir)
+    {
+        _options = options;
+        _dir = dir;
+        MirrorPort = FreePort.Get();
+        MetricsPort = FreePort.Get();
+        DataDir = dir.Sub("data");
+    }
+
+    public int MirrorPort { get; }
+
+    public int MetricsPort { get; }
+
+    /// <summary>"http://127.0.0.1:P": the OCI distribution API.</summary>
+    public string MirrorUrl => $"http://127.0.0.1:{MirrorPort}";
+
+    /// <summary>"127.0.0.1:P", as registries.conf names a mirror.</summary>
+    public string MirrorHost => $"127.0.0.1:{MirrorPort}";
+
+    public string MetricsUrl => $"http://127.0.0.1:{MetricsPort}";
+
+    public string DataDir { get; }
+
+    public AgentOptions Options => _options;
+
+    public TestProcess Process => _process ?? throw new InvalidOperationException("Not started.");
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Log lines of this run and all earlier runs (before restarts).</summary>
+    public IReadOnlyList<string> Logs
+    {
+        get
+        {
+            var lines = new List<string>(_previousRuns);
+            if (_process is not null)
+            {
+                lines.AddRange(_process.Lines);
+            }
+
+            return lines;
+        }
+    }
+
+    public string LogText => string.Join('\n', Logs);
+
+    /// <summary>
+    /// Error and critical log entries over all runs. The default console formatter writes "fail: Category[id]" or
+    /// "crit: ..." followed by indented message lines; each entry is returned as one string with its message.
+    /// JSON console output ("LogLevel":"Error") and unhandled exceptions are recognised too.
+    /// </summary>
+    public IReadOnlyList<string> ErrorLines
+    {
+        get
+        {
+            var result = new List<string>();
+            var logs = Logs;
+            for (var i = 0; i < logs.Count; i++)
+            {
+                var line = logs[i];
+                if (line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal)
+                    || line.StartsWith("Unhandled exception", StringComparison.Ordinal))
+                {
+                    var entry = line;
+                    while (i + 1 < logs.Count && logs[i + 1].Length > 0 && char.IsWhiteSpace(logs[i + 1][0]))
+                    {
+                        entry += "\n" + logs[++i];
+                    }
+
+                    result.Add(entry);
+                }
+                else if (line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal))
+                {
+                    result.Add(line);
+                }
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>Starts an agent with a fresh data dir and waits until /readyz answers 200.</summary>
+    public static async Task<AgentProcess> StartAsync(AgentOptions options)
+    {
+        var agent = new AgentProcess(options, new TempDir("agent"));
+        try
+        {
+            await agent.StartCoreAsync();
+            return agent;
+        }
+        catch
+        {
+            agent.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The command-line arguments the agent is started with.</summary>
+    public IReadOnlyList<string> BuildArguments()
+    {
+        var args = new List<string>
+        {
+            RepoPaths.AgentDll,
+            $"--Mirror:ListenUrl={MirrorUrl}",
+            $"--Metrics:ListenUrl={MetricsUrl}",
+            $"--Store:DataDir={DataDir}",
+            string.Create(CultureInfo.InvariantCulture, $"--Store:QuotaBytes={_options.QuotaBytes}"),
+            $"--Mirror:DefaultRegistry={_options.DefaultRegistry}",
+        };
+        for (var i = 0; i < _options.Registries.Count; i++)
+        {
+            var registry = _options.Registries[i];
+            args.Add(string.Create(CultureInfo.InvariantCulture, $"--Registries:{i}:Host={registry.Host}"));
+            args.Add(string.Create(CultureInfo.InvariantCulture, $"--Registries:{i}:PlainHttp={(registry.PlainHttp ? "true" : "false")}"));
+            args.Add(string.Create(CultureInfo.InvariantCulture, $"--Registries:{i}:Public={(registry.Public ? "true" : "false")}"));
+            if (registry.Endpoint is not null)
+            {
+                args.Add(string.Create(CultureInfo.InvariantCulture, $"--Registries:{i}:Endpoint={registry.Endpoint}"));
+            }
+        }
+
+        args.AddRange(_options.ExtraArgs);
+        return args;
+    }
+
+    /// <summary>SIGKILL: no graceful shutdown, as in a crash or OOM kill.</summary>
+    public void KillHard()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        _process.Kill(entireProcessTree: true);
+    }
+
+    /// <summary>Kills the agent if it still runs, then starts it again with the same configuration, ports and data dir.</summary>
+    public async Task RestartAsync()
+    {
+        if (_process is not null)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            _previousRuns.AddRange(_process.Lines);
+            _previousRuns.Add("----- agent restarted -----");
+            _process.Dispose();
+            _process = null;
+        }
+
+        await StartCoreAsync();
+    }
+
+    public async Task<PrometheusMetrics> GetMetricsAsync()
+    {
+        using var response = await Http.GetAsync(new Uri($"{MetricsUrl}/metrics"));
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw new InvalidOperationException($"GET /metrics answered {(int)response.StatusCode}: {text}");
+        }
+
+        return PrometheusMetrics.Parse(text);
+    }
+
+    /// <summary>An HttpClient aimed at the mirror API (no proxy, no redirects, no default credentials).</summary>
+    public HttpClient CreateMirrorClient(TimeSpan? timeout = null) =>
+        new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromSeconds(30) })
+        {
+            BaseAddress = new Uri(MirrorUrl + "/"),
+            Timeout = timeout ?? TimeSpan.FromSeconds(120),
+        };
+
+    /// <summary>Path of the committed blob in the store.</summary>
+    public string CommittedBlobPath(string digest) => Path.Combine(DataDir, "blobs", "sha256", digest["sha256:".Length..]);
+
+    /// <summary>Path of the partial data file of a blob being downloaded.</summary>
+    public string PartialDataPath(string digest) => Path.Combine(DataDir, "partial", $"sha256-{digest["sha256:".Length..]}.data");
+
+    public void Dispose()
+    {
+        _process?.Dispose();
+        _dir.Dispose();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task StartCoreAsync()
+    {
+        if (!File.Exists(RepoPaths.AgentDll))
+        {
+            throw new FileNotFoundException($"The agent is not built for {RepoPaths.Configuration}: build the solution first.", RepoPaths.AgentDll);
+        }
+
+        var environment = new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["DOTNET_NOLOGO"] = "1",
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            // One line per entry keeps level and message together for ErrorLines; colours would break the prefix match.
+            ["Logging__Console__FormatterOptions__SingleLine"] = "true",
+            ["Logging__Console__FormatterOptions__ColorBehavior"] = "Disabled",
+            ["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = null,
+        };
+        var process = TestProcess.Start(RepoPaths.DotnetHost, BuildArguments(), new TestProcessOptions
+        {
+            Name = "agent",
+            WorkingDirectory = _dir.Path,
+            Environment = environment,
+        });
+        _process = process;
+
+        await Wait.UntilAsync(
+            async () =>
+            {
+                if (process.HasExited)
+                {
+                    throw new InvalidOperationException($"The agent exited with {process.ExitCode} before it was ready:\n{process.Tail()}");
+                }
+
+                using var response = await Http.GetAsync(new Uri($"{MetricsUrl}/readyz"));
+                return response.StatusCode == HttpStatusCode.OK;
+            },
+            ReadyTimeout,
+            $"the agent answers 200 on {MetricsUrl}/readyz");
+    }
+}

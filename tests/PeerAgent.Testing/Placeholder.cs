@@ -1,1 +1,0 @@
-namespace PeerAgent.Testing; internal static class Placeholder { }
