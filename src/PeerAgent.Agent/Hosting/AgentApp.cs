@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using PeerAgent.Agent.Configuration;
+using PeerAgent.Agent.Mirror;
+using PeerAgent.Agent.Observability;
+using PeerAgent.Core.Storage;
+using Prometheus;
+
+namespace PeerAgent.Agent.Hosting;
+
+/// <summary>Builds the agent: configuration, listeners, services and the two request pipelines.</summary>
+internal static class AgentApp
+{
+    /// <summary>
+    /// Configuration comes from appsettings.json beside the binary, then <c>PEERAGENT_</c> environment variables
+    /// (<c>PEERAGENT_Store__DataDir</c>), then the command line (<c>--Store:DataDir=…</c>), later ones winning.
+    /// Returns null and every configuration error, each naming its key, when the configuration is unusable.
+    /// </summary>
+    public static WebApplication? Build(string[] args, out IReadOnlyList<string> errors)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddEnvironmentVariables("PEERAGENT_");
+        builder.Configuration.AddCommandLine(args);
+
+        MirrorOptions mirror;
+        MetricsOptions metrics;
+        try
+        {
+            var bound = AgentOptionsValidator.Bind(builder.Configuration);
+            errors = AgentOptionsValidator.Validate(bound.Item1, bound.Item2, bound.Item3, bound.Item4, bound.Item5);
+            (mirror, metrics) = (bound.Item1, bound.Item2);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder names the key and value it could not convert.
+            errors = [ex.Message];
+            return null;
+        }
+
+        if (errors.Count > 0)
+        {
+            return null;
+        }
+
+        ListenEndpoint.TryParse(mirror.ListenUrl, out _, out var mirrorEndpoint);
+        ListenEndpoint.TryParse(metrics.ListenUrl, out _, out var operationsEndpoint);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            Listeners.Listen(kestrel, mirrorEndpoint, Listeners.Mirror);
+            Listeners.Listen(kestrel, operationsEndpoint, Listeners.Operations);
+        });
+
+        builder.Services.AddPeerAgentStore(builder.Configuration).AddPeerAgentMirror(builder.Configuration);
+        var app = builder.Build();
+        MapOperations(app);
+        var endpoint = app.Services.GetRequiredService<MirrorEndpoint>();
+        app.MapWhen(context => Listeners.Is(context, Listeners.Mirror), branch => branch.Run(endpoint.HandleAsync));
+        return app;
+    }
+
+    /// <summary>Recovers the store (crash recovery runs before the mirror takes requests) and runs until stopped.</summary>
+    public static async Task RunAsync(WebApplication app)
+    {
+        var store = app.Services.GetRequiredService<ContentStore>();
+        await store.InitializeAsync(app.Lifetime.ApplicationStopping);
+        AgentMetrics.ObserveStore(store);
+        await app.RunAsync();
+    }
+
+    private static void MapOperations(WebApplication app) =>
+        app.MapWhen(context => Listeners.Is(context, Listeners.Operations), operations =>
+        {
+            operations.UseMetricServer("/metrics");
+            operations.Run(context =>
+            {
+                switch (context.Request.Path.Value)
+                {
+                    case "/healthz":
+                    case "/readyz":
+                        // The listeners open only after the store recovered, so answering at all means ready.
+                        context.Response.ContentType = "text/plain";
+                        return context.Response.WriteAsync("ok\n", context.RequestAborted);
+                    default:
+                        context.Response.StatusCode = StatusCodes.Status404NotFound;
+                        return Task.CompletedTask;
+                }
+            });
+        });
+}

@@ -1,0 +1,284 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using PeerAgent.Agent.Observability;
+using PeerAgent.Agent.Upstreams;
+using PeerAgent.Core.Oci;
+using PeerAgent.Core.Storage;
+
+namespace PeerAgent.Agent.Mirror;
+
+/// <summary>
+/// One upstream fetch of one blob, shared by every client that asks for it meanwhile. The writer puts the
+/// bytes into the store piece by piece; readers follow it through the partial file and may send everything
+/// but the last byte early. The last byte goes out only after the whole-blob digest verified and the blob
+/// was committed, so a client never completes a response with wrong bytes.
+/// </summary>
+internal sealed class BlobDownload
+{
+    private const int ChunkSize = 128 * 1024;
+
+    private readonly object _gate = new();
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private PartialBlob? _partial;
+    private int _users = 1; // the writer
+    private long _available;
+    private volatile Exception? _failure;
+    private int _waiting;
+
+    public BlobDownload(Digest digest, long length, PartialBlob partial)
+    {
+        Digest = digest;
+        Length = length;
+        _partial = partial;
+        _available = ContiguousPrefix(partial);
+    }
+
+    public Digest Digest { get; }
+
+    public long Length { get; }
+
+    /// <summary>Completes when the blob is committed; faults when the transfer failed or did not verify.</summary>
+    public Task Finished => _finished.Task;
+
+    /// <summary>
+    /// Streams bytes [first, last] of the blob to <paramref name="destination"/> as they arrive. Throws when the
+    /// download fails; the caller must then abort its response, never end it normally.
+    /// </summary>
+    public async Task CopyToAsync(Stream destination, long first, long last, Action<long> onSent, CancellationToken cancellationToken)
+    {
+        var partial = AcquireReader() ?? throw new InvalidOperationException("download already released");
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            var position = first;
+            while (position <= last)
+            {
+                if (position < Limit())
+                {
+                    var count = (int)Math.Min(Math.Min(buffer.Length, Limit() - position), last - position + 1);
+                    var read = await partial.ReadAsync(position, buffer.AsMemory(0, count), cancellationToken);
+                    if (read <= 0)
+                    {
+                        throw new BlobTransferException($"short read of {Digest} at {position}", null);
+                    }
+
+                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    onSent(read);
+                    position += read;
+                    continue;
+                }
+
+                // Announce the wait before re-checking, so the writer cannot advance unseen in between.
+                Interlocked.Exchange(ref _waiting, 1);
+                var progress = Volatile.Read(ref _progress);
+                if (_failure is { } failure)
+                {
+                    throw new BlobTransferException($"transfer of {Digest} failed", failure);
+                }
+
+                if (position < Limit())
+                {
+                    continue;
+                }
+
+                await progress.Task.WaitAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            Release();
+        }
+    }
+
+    /// <summary>Writes the upstream body into the store, resuming by Range after a broken connection.</summary>
+    public async Task RunAsync(
+        HttpResponseMessage firstResponse,
+        Func<long, CancellationToken, Task<HttpResponseMessage>> resumeFrom,
+        int maxResumes,
+        TimeSpan idleTimeout,
+        ILogger logger,
+        CancellationToken stopping)
+    {
+        var partial = _partial!;
+        var layout = partial.Layout;
+        var response = firstResponse;
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var resumes = 0;
+        try
+        {
+            var piece = 0;
+            var stream = await response.Content.ReadAsStreamAsync(stopping);
+            long streamPosition = 0; // blob offset of the next byte the current stream yields
+            while (piece < layout.PieceCount)
+            {
+                var pieceStart = layout.OffsetOf(piece);
+                var pieceLength = layout.LengthOf(piece);
+                try
+                {
+                    await SkipAsync(stream, pieceStart - streamPosition, buffer, idle, idleTimeout);
+                    streamPosition = pieceStart;
+                    if (partial.HasPiece(piece))
+                    {
+                        // Verified by an earlier run; the stream still carries its bytes.
+                        await SkipAsync(stream, pieceLength, buffer, idle, idleTimeout);
+                        streamPosition += pieceLength;
+                    }
+                    else
+                    {
+                        var writer = partial.BeginPiece(piece);
+                        while (writer.Written < pieceLength)
+                        {
+                            var want = Math.Min(buffer.Length, pieceLength - writer.Written);
+                            idle.CancelAfter(idleTimeout);
+                            var read = await stream.ReadAsync(buffer.AsMemory(0, want), idle.Token);
+                            if (read == 0)
+                            {
+                                throw new IOException($"upstream body ended at {pieceStart + writer.Written} of {Length}");
+                            }
+
+                            AgentMetrics.UpstreamReceivedBytes.WithLabels("blob").Inc(read);
+                            await writer.WriteAsync(buffer.AsMemory(0, read), stopping);
+                            streamPosition += read;
+                            Advance(pieceStart + writer.Written);
+                        }
+
+                        await writer.CompleteAsync(null, stopping);
+                    }
+
+                    Advance(pieceStart + pieceLength);
+                    piece++;
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException
+                                           && !stopping.IsCancellationRequested && resumes < maxResumes)
+                {
+                    resumes++;
+                    if (idle.IsCancellationRequested)
+                    {
+                        idle.Dispose();
+                        idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                    }
+
+                    MirrorLog.ResumingBlob(logger, Digest.ToString(), pieceStart, resumes, ex.Message);
+                    response.Dispose();
+                    response = await resumeFrom(pieceStart, stopping);
+                    stream = await response.Content.ReadAsStreamAsync(stopping);
+                    streamPosition = response.StatusCode == System.Net.HttpStatusCode.PartialContent ? pieceStart : 0;
+                }
+            }
+
+            await partial.CommitAsync(stopping);
+            _finished.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            if (ex is DigestMismatchException)
+            {
+                AgentMetrics.DigestMismatches.WithLabels("blob").Inc();
+                MirrorLog.BlobDigestMismatch(logger, Digest.ToString(), ex.Message);
+            }
+            else
+            {
+                MirrorLog.BlobTransferFailed(logger, Digest.ToString(), ex.GetType().Name, ex.Message);
+            }
+
+            _failure = ex;
+            _finished.TrySetException(ex);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            response.Dispose();
+            idle.Dispose();
+            Pulse();
+            Release();
+        }
+    }
+
+    private static async Task SkipAsync(Stream stream, long count, byte[] buffer, CancellationTokenSource idle, TimeSpan idleTimeout)
+    {
+        while (count > 0)
+        {
+            idle.CancelAfter(idleTimeout);
+            var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), idle.Token);
+            if (read == 0)
+            {
+                throw new IOException("upstream body ended early");
+            }
+
+            AgentMetrics.UpstreamReceivedBytes.WithLabels("blob").Inc(read);
+            count -= read;
+        }
+    }
+
+    // Readers may send everything up to what is written, except the final byte before the digest verified.
+    private long Limit() => _finished.Task.IsCompletedSuccessfully ? Length : Math.Min(Volatile.Read(ref _available), Length - 1);
+
+    private void Advance(long available)
+    {
+        if (available > Volatile.Read(ref _available))
+        {
+            Volatile.Write(ref _available, available);
+            if (Interlocked.Exchange(ref _waiting, 0) == 1)
+            {
+                Pulse(); // only when a reader waits: no allocation per chunk otherwise
+            }
+        }
+    }
+
+    // Wakes every reader waiting for progress and arms a fresh signal for the next step.
+    private void Pulse()
+    {
+        var previous = Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        previous.TrySetResult();
+    }
+
+    private PartialBlob? AcquireReader()
+    {
+        lock (_gate)
+        {
+            if (_partial is null)
+            {
+                return null;
+            }
+
+            _users++;
+            return _partial;
+        }
+    }
+
+    /// <summary>True while the download can still take readers (the writer has not released the partial).</summary>
+    public bool TryJoin()
+    {
+        lock (_gate)
+        {
+            return _partial is not null && _failure is null;
+        }
+    }
+
+    private void Release()
+    {
+        PartialBlob? toDispose = null;
+        lock (_gate)
+        {
+            if (--_users == 0)
+            {
+                toDispose = _partial;
+                _partial = null;
+            }
+        }
+
+        toDispose?.Dispose();
+    }
+
+    private static long ContiguousPrefix(PartialBlob partial)
+    {
+        var first = partial.FirstMissingPiece();
+        return first >= partial.Layout.PieceCount ? partial.Layout.Length : partial.Layout.OffsetOf(first);
+    }
+}
+
+/// <summary>A shared blob transfer failed or its bytes did not match the digest.</summary>
+internal sealed class BlobTransferException(string message, Exception? inner) : Exception(message, inner);

@@ -1,0 +1,235 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using PeerAgent.Agent.Auth;
+using PeerAgent.Agent.Observability;
+using PeerAgent.Agent.Upstreams;
+using PeerAgent.Core.Oci;
+using PeerAgent.Core.Storage;
+
+namespace PeerAgent.Agent.Mirror;
+
+/// <summary>
+/// <c>GET|HEAD /v2/&lt;name&gt;/blobs/&lt;digest&gt;</c>: from the store after an access check, else one shared
+/// upstream download that streams to every waiting client while it is stored.
+/// </summary>
+internal sealed class BlobHandler
+{
+    private const int ChunkSize = 128 * 1024;
+
+    private readonly ContentStore _store;
+    private readonly BlobDownloads _downloads;
+    private readonly AccessChecker _access;
+    private readonly ILogger _logger;
+
+    public BlobHandler(ContentStore store, BlobDownloads downloads, AccessChecker access, ILogger<BlobHandler> logger)
+    {
+        _store = store;
+        _downloads = downloads;
+        _access = access;
+        _logger = logger;
+    }
+
+    /// <summary>Answers the request and returns the outcome label for the request counter.</summary>
+    public async Task<string> HandleAsync(HttpContext context, UpstreamTarget target, string reference)
+    {
+        if (!Digest.TryParse(reference, out var digest))
+        {
+            await OciError.WriteAsync(context, HttpStatusCode.BadRequest, OciError.DigestInvalid, $"invalid digest '{reference}'");
+            return "bad_request";
+        }
+
+        var request = context.Request;
+        var cancellationToken = context.RequestAborted;
+        var authorization = request.Headers.Authorization.Count > 0 ? request.Headers.Authorization.ToString() : null;
+        var range = request.Headers.Range.Count > 0 ? request.Headers.Range.ToString() : null;
+
+        if (_store.TryOpenRead(digest, out var cached))
+        {
+            AgentMetrics.CacheLookups.WithLabels("blob", "hit").Inc();
+            using (cached)
+            {
+                return await ServeCachedAsync(context, target, cached, authorization, range);
+            }
+        }
+
+        AgentMetrics.CacheLookups.WithLabels("blob", "miss").Inc();
+        if (HttpMethods.IsHead(request.Method))
+        {
+            using var head = await target.Registry.SendAsync(
+                new UpstreamRequest(HttpMethod.Head, target.Repository, $"/v2/{target.Repository}/blobs/{digest}") { Authorization = authorization },
+                cancellationToken);
+            await UpstreamResponses.PassBackAsync(context, head, cancellationToken);
+            return head.IsSuccessStatusCode ? "proxied" : Refusals.Outcome(head.StatusCode);
+        }
+
+        var fetch = await _downloads.FetchAsync(target, digest, authorization, cancellationToken);
+        switch (fetch)
+        {
+            case BlobFetch.Cached:
+                if (_store.TryOpenRead(digest, out cached))
+                {
+                    using (cached)
+                    {
+                        return await ServeCachedAsync(context, target, cached, authorization, range);
+                    }
+                }
+
+                await OciError.WriteAsync(context, HttpStatusCode.ServiceUnavailable, OciError.Unavailable, "blob was evicted while being requested; retry");
+                return "unavailable";
+
+            case BlobFetch.Joined joined:
+                var decision = await _access.CheckAsync(target, "blob", digest, authorization, cancellationToken);
+                if (decision.Result != AccessResult.Allowed)
+                {
+                    return await Refusals.WriteAsync(context, decision, OciError.BlobUnknown);
+                }
+
+                await ServeDownloadAsync(context, joined.Download, range);
+                return "coalesced";
+
+            case BlobFetch.Started started:
+                await ServeDownloadAsync(context, started.Download, range);
+                return "miss";
+
+            case BlobFetch.Upstream { Response: var response }:
+                using (response)
+                {
+                    if (response.StatusCode == HttpStatusCode.OK && range is null)
+                    {
+                        await UpstreamResponses.StreamVerifiedAsync(context, response, digest, _logger, cancellationToken);
+                        return "proxied";
+                    }
+
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        // A range of an uncached blob that could not be stored: the origin answers it itself.
+                        response.Dispose();
+                        using var partial = await target.Registry.SendAsync(
+                            BlobDownloads.BlobRequest(target, digest, authorization, range), cancellationToken);
+                        await UpstreamResponses.PassBackAsync(context, partial, cancellationToken);
+                        return "proxied";
+                    }
+
+                    await UpstreamResponses.PassBackAsync(context, response, cancellationToken);
+                    return Refusals.Outcome(response.StatusCode);
+                }
+
+            default:
+                throw new InvalidOperationException($"unexpected fetch result {fetch}");
+        }
+    }
+
+    private async Task<string> ServeCachedAsync(HttpContext context, UpstreamTarget target, BlobReader blob, string? authorization, string? range)
+    {
+        var decision = await _access.CheckAsync(target, "blob", blob.Digest, authorization, context.RequestAborted);
+        if (decision.Result != AccessResult.Allowed)
+        {
+            return await Refusals.WriteAsync(context, decision, OciError.BlobUnknown);
+        }
+
+        if (await SelectRangeAsync(context, blob.Digest, blob.Length, range) is not { } selected)
+        {
+            return "bad_request";
+        }
+
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            return "hit";
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            var body = context.Response.Body;
+            for (var position = selected.First; position <= selected.Last;)
+            {
+                var count = (int)Math.Min(buffer.Length, selected.Last - position + 1);
+                var read = await blob.ReadAsync(position, buffer.AsMemory(0, count), context.RequestAborted);
+                if (read <= 0)
+                {
+                    throw new IOException($"stored blob {blob.Digest} is shorter than its recorded length");
+                }
+
+                await body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+                AgentMetrics.MirrorServedBytes.WithLabels("blob", "cache").Inc(read);
+                position += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return "hit";
+    }
+
+    private async Task ServeDownloadAsync(HttpContext context, BlobDownload download, string? range)
+    {
+        if (range is not null)
+        {
+            // A range that does not reach the end would complete before the digest is known; wait for the commit.
+            await download.Finished.WaitAsync(context.RequestAborted);
+            if (_store.TryOpenRead(download.Digest, out var committed))
+            {
+                using (committed)
+                {
+                    if (await SelectRangeAsync(context, committed.Digest, committed.Length, range) is { } selected)
+                    {
+                        await download.CopyToAsync(context.Response.Body, selected.First, selected.Last, CountUpstream, context.RequestAborted);
+                    }
+                }
+
+                return;
+            }
+        }
+
+        await SelectRangeAsync(context, download.Digest, download.Length, range: null);
+        try
+        {
+            await download.CopyToAsync(context.Response.Body, 0, download.Length - 1, CountUpstream, context.RequestAborted);
+            await download.Finished.WaitAsync(context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is BlobTransferException or DigestMismatchException or IOException or HttpRequestException)
+        {
+            // Never end the response normally: the client must see a broken transfer, not a short or wrong blob.
+            context.Abort();
+        }
+
+        static void CountUpstream(long bytes) => AgentMetrics.MirrorServedBytes.WithLabels("blob", "upstream").Inc(bytes);
+    }
+
+    /// <summary>Sets the status and headers for the whole blob or one range; null after writing a 400 or 416.</summary>
+    private static async Task<ByteRange?> SelectRangeAsync(HttpContext context, Digest digest, long length, string? range)
+    {
+        var response = context.Response;
+        response.Headers["Docker-Content-Digest"] = digest.ToString();
+        response.Headers.ETag = $"\"{digest}\"";
+        response.Headers.AcceptRanges = "bytes";
+        response.ContentType = "application/octet-stream";
+        if (range is null)
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentLength = length;
+            return new ByteRange(0, length - 1);
+        }
+
+        switch (ByteRange.TryParse(range, length, out var selected))
+        {
+            case ByteRange.ParseResult.Valid:
+                response.StatusCode = StatusCodes.Status206PartialContent;
+                response.ContentLength = selected.Length;
+                response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {selected.First}-{selected.Last}/{length}");
+                return selected;
+            case ByteRange.ParseResult.Unsatisfiable:
+                response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes */{length}");
+                await OciError.WriteAsync(context, HttpStatusCode.RequestedRangeNotSatisfiable, OciError.RangeInvalid, $"range '{range}' is outside the blob's {length} bytes");
+                return null;
+            default:
+                await OciError.WriteAsync(context, HttpStatusCode.BadRequest, OciError.RangeInvalid, $"invalid Range header '{range}'; expected one range such as bytes=0-1023");
+                return null;
+        }
+    }
+}

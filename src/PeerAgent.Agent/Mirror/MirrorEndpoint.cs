@@ -1,0 +1,114 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using PeerAgent.Agent.Observability;
+using PeerAgent.Agent.Upstreams;
+
+namespace PeerAgent.Agent.Mirror;
+
+/// <summary>
+/// The OCI distribution pull API as a runtime's registry mirror uses it: <c>/v2/</c>, manifests and blobs,
+/// GET and HEAD. Picks the upstream, dispatches, maps failures to OCI errors and counts outcomes.
+/// </summary>
+internal sealed class MirrorEndpoint
+{
+    private readonly UpstreamRegistries _registries;
+    private readonly ManifestHandler _manifests;
+    private readonly BlobHandler _blobs;
+    private readonly ILogger _logger;
+
+    public MirrorEndpoint(UpstreamRegistries registries, ManifestHandler manifests, BlobHandler blobs, ILogger<MirrorEndpoint> logger)
+    {
+        _registries = registries;
+        _manifests = manifests;
+        _blobs = blobs;
+        _logger = logger;
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
+        if (!MirrorRoute.TryParse(request.Path.Value ?? "", out var route))
+        {
+            await OciError.WriteAsync(context, HttpStatusCode.NotFound, OciError.Unsupported, "not a registry pull API path");
+            return;
+        }
+
+        var method = HttpMethods.IsGet(request.Method) ? "GET" : HttpMethods.IsHead(request.Method) ? "HEAD" : null;
+        if (method is null)
+        {
+            context.Response.Headers.Allow = "GET, HEAD";
+            await OciError.WriteAsync(context, HttpStatusCode.MethodNotAllowed, OciError.Unsupported, "this mirror only serves pulls (GET and HEAD)");
+            Count(route, "OTHER", "bad_request");
+            return;
+        }
+
+        var outcome = "error";
+        try
+        {
+            outcome = await DispatchAsync(context, route);
+        }
+        catch (UpstreamUnavailableException ex)
+        {
+            // 502 makes containerd move on to the next host in hosts.toml, usually the origin itself.
+            MirrorLog.UpstreamUnavailable(_logger, route.Name, ex.Message);
+            outcome = "unavailable";
+            await FailAsync(context, HttpStatusCode.BadGateway, $"upstream {ex.Host} is unavailable");
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            outcome = "cancelled";
+        }
+        catch (Exception ex)
+        {
+            MirrorLog.RequestFailed(_logger, ex, method, route.KindLabel, route.Name);
+            await FailAsync(context, HttpStatusCode.InternalServerError, "internal error");
+        }
+        finally
+        {
+            Count(route, method, outcome);
+        }
+    }
+
+    private async Task<string> DispatchAsync(HttpContext context, MirrorRoute route)
+    {
+        if (route.Kind == RouteKind.Base)
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = 2;
+            if (!HttpMethods.IsHead(context.Request.Method))
+            {
+                await context.Response.WriteAsync("{}", context.RequestAborted);
+            }
+
+            return "hit";
+        }
+
+        var target = _registries.Resolve(context.Request.Query["ns"].FirstOrDefault(), route.Name, out var error);
+        if (target is null)
+        {
+            await OciError.WriteAsync(context, HttpStatusCode.BadRequest, OciError.NameInvalid, error!);
+            return "bad_request";
+        }
+
+        return route.Kind == RouteKind.Manifest
+            ? await _manifests.HandleAsync(context, target, route.Reference)
+            : await _blobs.HandleAsync(context, target, route.Reference);
+    }
+
+    private static async Task FailAsync(HttpContext context, HttpStatusCode status, string message)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort(); // headers are out: only a broken connection tells the client this failed
+            return;
+        }
+
+        context.Response.Clear();
+        await OciError.WriteAsync(context, status, OciError.Unavailable, message);
+    }
+
+    private static void Count(MirrorRoute route, string method, string outcome) =>
+        AgentMetrics.MirrorRequests.WithLabels(route.KindLabel, method, outcome).Inc();
+}
