@@ -14,7 +14,7 @@ fi
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 dotnet build PeerAgent.sln -c Release
-# Hang guard: a test stuck for 10 minutes is killed and reported instead of eating the CI budget.
+# Hang guard: a test stuck for 5 minutes is killed and reported instead of eating the CI budget.
 dotnet test PeerAgent.sln -c Release --no-build \
   --logger "console;verbosity=normal" \
-  --blame-hang --blame-hang-timeout 10m --blame-hang-dump-type none
+  --blame-hang --blame-hang-timeout 5m --blame-hang-dump-type none

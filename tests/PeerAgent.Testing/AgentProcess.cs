@@ -250,8 +250,7 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["DOTNET_NOLOGO"] = "1",
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-            // One line per entry keeps level and message together for ErrorLines; colours would break the prefix match.
-            ["Logging__Console__FormatterOptions__SingleLine"] = "true",
+            // Colour codes would break ErrorLines' "fail:" prefix match.
             ["Logging__Console__FormatterOptions__ColorBehavior"] = "Disabled",
             ["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = null,
         };

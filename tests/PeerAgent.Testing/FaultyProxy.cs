@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace PeerAgent.Testing;
@@ -190,7 +191,7 @@ public sealed class FaultyProxy : IAsyncDisposable, IDisposable
         var method = "?";
         var target = "?";
         var status = 0;
-        long bodyBytes = 0;
+        var body = new StrongBox<long>();
         var mode = Mode;
         try
         {
@@ -255,7 +256,7 @@ public sealed class FaultyProxy : IAsyncDisposable, IDisposable
                 var length = response.IsChunked ? null : response.ContentLength;
                 var isBlob = method == "GET" && status is 200 or 206 && length is not null
                     && target.Split('?', 2)[0].Contains("/blobs/", StringComparison.Ordinal);
-                bodyBytes = await ForwardBodyAsync(upstreamReader, clientStream, length, isBlob, mode, token);
+                await ForwardBodyAsync(upstreamReader, clientStream, length, isBlob, mode, body, token);
             }
 
             await clientStream.FlushAsync(token);
@@ -269,7 +270,7 @@ public sealed class FaultyProxy : IAsyncDisposable, IDisposable
         {
             if (method != "?" || mode != FaultMode.Refuse)
             {
-                Record(new ProxiedRequest(method, target, status, bodyBytes, mode));
+                Record(new ProxiedRequest(method, target, status, body.Value, mode));
             }
 
             client.Dispose();
@@ -277,7 +278,8 @@ public sealed class FaultyProxy : IAsyncDisposable, IDisposable
         }
     }
 
-    private async Task<long> ForwardBodyAsync(HeadReader from, NetworkStream to, long? length, bool isBlob, FaultMode startMode, CancellationToken token)
+    /// <summary>Forwards a response body; <paramref name="sentSoFar"/> stays accurate when the transfer breaks.</summary>
+    private async Task ForwardBodyAsync(HeadReader from, NetworkStream to, long? length, bool isBlob, FaultMode startMode, StrongBox<long> sentSoFar, CancellationToken token)
     {
         var buffer = new byte[16 * 1024];
         long sent = 0;
@@ -321,6 +323,7 @@ public sealed class FaultyProxy : IAsyncDisposable, IDisposable
 
             await to.WriteAsync(buffer.AsMemory(0, read), token);
             sent += read;
+            sentSoFar.Value = sent;
             if (isBlob)
             {
                 Interlocked.Add(ref _blobBodyBytes, read);
@@ -340,8 +343,6 @@ public sealed class FaultyProxy : IAsyncDisposable, IDisposable
                 lastRate = 0;
             }
         }
-
-        return sent;
     }
 
     private static async Task CopyExactlyAsync(HeadReader from, Stream to, long count, CancellationToken token)
