@@ -5,7 +5,7 @@ namespace PeerAgent.Core.Pieces;
 /// <summary>How a blob of a given length is cut into pieces; a pure function of the length so every peer agrees.</summary>
 public readonly record struct PieceLayout
 {
-    /// <summary>Smallest piece: below this the per-piece overhead (scheduling, meta rewrite, fsync) dominates.</summary>
+    /// <summary>Smallest piece: below this the per-piece overhead (scheduling, meta rewrite) dominates.</summary>
     public const int MinPieceSize = 4 * 1024 * 1024;
 
     /// <summary>Largest piece: bounds the bytes lost when one piece fails verification.</summary>

@@ -8,9 +8,9 @@ using PeerAgent.Core.Pieces;
 namespace PeerAgent.Core.Storage;
 
 /// <summary>
-/// A blob being written piece by piece. A piece counts as present only once its bytes are durable
-/// (fsync) and its sha256 is recorded in the persisted metadata. Dispose without commit keeps the
-/// verified pieces on disk for a later resume.
+/// A blob being written piece by piece. A piece counts as present once all its bytes are written and its
+/// sha256 is recorded in the persisted metadata; recovery re-hashes present pieces, so a piece whose bytes
+/// a power cut lost is dropped rather than trusted. Dispose without commit keeps the pieces for a later resume.
 /// </summary>
 /// <remarks>
 /// Whole-blob hashing: the hasher always holds the hash of pieces <c>[0, hashedPieces)</c>. The writer of piece
@@ -387,25 +387,13 @@ public sealed class PartialBlob : IDisposable
         return new PartialBlob(store, entry, handle, digest, layout, bitmap!, pieceHashes!);
     }
 
-    /// <summary>Second half of <see cref="PieceWriter.CompleteAsync"/>: the piece hashed right; make it durable and present.</summary>
+    /// <summary>Second half of <see cref="PieceWriter.CompleteAsync"/>: the piece hashed right; record it and mark it present.</summary>
     internal async ValueTask<Digest> CompletePieceAsync(PieceWriter writer, Digest pieceDigest, CancellationToken cancellationToken)
     {
         var index = writer.Index;
-        try
-        {
-            // Durable first: the meta written below must never claim bytes a power cut could lose.
-            RandomAccess.FlushToDisk(_handle);
-        }
-        catch
-        {
-            lock (_stateLock)
-            {
-                writer.AbandonLocked();
-            }
 
-            throw;
-        }
-
+        // No fsync here: kill -9 keeps the page cache, and after a power cut recovery re-hashes every present
+        // piece against its recorded sha256 and drops the ones whose bytes were lost. CommitAsync fsyncs once.
         lock (_stateLock)
         {
             if (!ReferenceEquals(_writers[index], writer) || _discarded || _disposed)
@@ -596,7 +584,7 @@ public sealed class PartialBlob : IDisposable
     }
 }
 
-/// <summary>Appends the bytes of one piece; <see cref="CompleteAsync"/> makes it durable and present.</summary>
+/// <summary>Appends the bytes of one piece; <see cref="CompleteAsync"/> records it and marks it present.</summary>
 /// <remarks>
 /// Not for concurrent use by several threads. A failed or cancelled write leaves the writer unusable;
 /// start the piece again with <see cref="PartialBlob.BeginPiece"/>.
@@ -678,7 +666,7 @@ public sealed class PieceWriter
     }
 
     /// <summary>
-    /// Checks the piece is full length (and matches <paramref name="expected"/> when given), fsyncs, records its
+    /// Checks the piece is full length (and matches <paramref name="expected"/> when given), records its
     /// digest and marks it present. Throws <see cref="DigestMismatchException"/> on a bad piece and leaves it absent.
     /// </summary>
     public ValueTask<Digest> CompleteAsync(Digest? expected, CancellationToken cancellationToken)

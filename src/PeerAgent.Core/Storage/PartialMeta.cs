@@ -7,7 +7,7 @@ using PeerAgent.Core.Pieces;
 namespace PeerAgent.Core.Storage;
 
 /// <summary>
-/// The <c>partial/&lt;alg&gt;-&lt;hex&gt;.meta</c> file: which pieces of a partial blob are durable and their sha256.
+/// The <c>partial/&lt;alg&gt;-&lt;hex&gt;.meta</c> file: which pieces of a partial blob are present and their sha256.
 /// </summary>
 /// <remarks>
 /// Binary, little-endian, fixed size for a given piece count:
@@ -25,7 +25,7 @@ namespace PeerAgent.Core.Storage;
 ///  .. 32  sha256 of every byte before it
 /// </code>
 /// The trailing checksum makes a truncated or scribbled file parse as corrupt rather than as a wrong bitmap.
-/// The file is replaced atomically: written to <c>.meta.tmp</c>, fsync'd, then renamed over <c>.meta</c>.
+/// The file is replaced atomically: written to <c>.meta.tmp</c>, then renamed over <c>.meta</c>.
 /// </remarks>
 internal static class PartialMeta
 {
@@ -144,7 +144,10 @@ internal static class PartialMeta
         return null;
     }
 
-    /// <summary>Replaces <paramref name="metaPath"/> atomically with <paramref name="content"/>, durably.</summary>
+    /// <summary>
+    /// Replaces <paramref name="metaPath"/> atomically with <paramref name="content"/>. Not fsync'd: a meta torn by a
+    /// power cut fails its checksum and recovery drops the partial, which costs a refetch, never a wrong byte.
+    /// </summary>
     public static void WriteAtomically(string metaPath, ReadOnlySpan<byte> content)
     {
         var tmpPath = metaPath + ".tmp";
@@ -152,7 +155,6 @@ internal static class PartialMeta
         {
             RandomAccess.SetLength(handle, content.Length);
             RandomAccess.Write(handle, content, 0);
-            RandomAccess.FlushToDisk(handle);
         }
 
         File.Move(tmpPath, metaPath, overwrite: true);
