@@ -139,7 +139,7 @@ internal sealed class BlobDownload
                                 throw new IOException($"upstream body ended at {pieceStart + writer.Written} of {Length}");
                             }
 
-                            AgentMetrics.UpstreamReceivedBytes.WithLabels("blob").Inc(read);
+                            AgentMetrics.UpstreamBlobBytes.Inc(read);
                             await writer.WriteAsync(buffer.AsMemory(0, read), stopping);
                             streamPosition += read;
                             Advance(pieceStart + writer.Written);
@@ -208,7 +208,7 @@ internal sealed class BlobDownload
                 throw new IOException("upstream body ended early");
             }
 
-            AgentMetrics.UpstreamReceivedBytes.WithLabels("blob").Inc(read);
+            AgentMetrics.UpstreamBlobBytes.Inc(read);
             count -= read;
         }
     }

@@ -154,7 +154,7 @@ internal sealed class BlobHandler
                 }
 
                 await body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
-                AgentMetrics.MirrorServedBytes.WithLabels("blob", "cache").Inc(read);
+                AgentMetrics.ServedBlobBytesFromCache.Inc(read);
                 position += read;
             }
         }
@@ -198,7 +198,7 @@ internal sealed class BlobHandler
             context.Abort();
         }
 
-        static void CountUpstream(long bytes) => AgentMetrics.MirrorServedBytes.WithLabels("blob", "upstream").Inc(bytes);
+        static void CountUpstream(long bytes) => AgentMetrics.ServedBlobBytesFromUpstream.Inc(bytes);
     }
 
     /// <summary>Sets the status and headers for the whole blob or one range; null after writing a 400 or 416.</summary>

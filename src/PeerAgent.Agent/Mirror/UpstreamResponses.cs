@@ -53,7 +53,7 @@ internal static class UpstreamResponses
             {
                 var nextCount = await body.ReadAsync(next.AsMemory(0, ChunkSize), cancellationToken);
                 hasher.AppendData(held, 0, heldCount);
-                AgentMetrics.UpstreamReceivedBytes.WithLabels("blob").Inc(heldCount);
+                AgentMetrics.UpstreamBlobBytes.Inc(heldCount);
                 if (nextCount == 0)
                 {
                     var actual = Digest.FromHash(digest.Algorithm, hasher.GetHashAndReset());
@@ -67,7 +67,7 @@ internal static class UpstreamResponses
                 }
 
                 await context.Response.Body.WriteAsync(held.AsMemory(0, heldCount), cancellationToken);
-                AgentMetrics.MirrorServedBytes.WithLabels("blob", "upstream").Inc(heldCount);
+                AgentMetrics.ServedBlobBytesFromUpstream.Inc(heldCount);
                 (held, next) = (next, held);
                 heldCount = nextCount;
             }

@@ -29,6 +29,11 @@ internal static class AgentMetrics
     public static readonly Counter UpstreamReceivedBytes = Metrics.CreateCounter(
         "peeragent_upstream_received_bytes_total", "Body bytes received from upstream registries.", "kind");
 
+    // Children used per chunk on the blob data path, resolved once instead of per call.
+    public static readonly Counter.Child UpstreamBlobBytes = UpstreamReceivedBytes.WithLabels("blob");
+    public static readonly Counter.Child ServedBlobBytesFromUpstream = MirrorServedBytes.WithLabels("blob", "upstream");
+    public static readonly Counter.Child ServedBlobBytesFromCache = MirrorServedBytes.WithLabels("blob", "cache");
+
     public static readonly Gauge StoreUsedBytes = Metrics.CreateGauge(
         "peeragent_store_used_bytes", "Bytes used by committed and reserved partial blobs.");
 
