@@ -11,6 +11,7 @@ packages=(
   umoci             # OCI layout tooling (image experiments)
   apache2-utils     # htpasswd for the origin's Basic auth
   ca-certificates
+  curl              # scripts/demo.sh reads the agent's metrics
 )
 
 missing=()
