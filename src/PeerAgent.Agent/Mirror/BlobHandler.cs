@@ -171,7 +171,16 @@ internal sealed class BlobHandler
         if (range is not null)
         {
             // A range that does not reach the end would complete before the digest is known; wait for the commit.
-            await download.Finished.WaitAsync(context.RequestAborted);
+            try
+            {
+                await download.Finished.WaitAsync(context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is BlobTransferException or DigestMismatchException or IOException or HttpRequestException or UpstreamUnavailableException)
+            {
+                await OciError.WriteAsync(context, HttpStatusCode.BadGateway, OciError.Unavailable, "the upstream transfer of this blob failed");
+                return;
+            }
+
             if (_store.TryOpenRead(download.Digest, out var committed))
             {
                 using (committed)

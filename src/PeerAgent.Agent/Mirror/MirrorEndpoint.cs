@@ -54,7 +54,7 @@ internal sealed class MirrorEndpoint
             // 502 makes containerd move on to the next host in hosts.toml, usually the origin itself.
             MirrorLog.UpstreamUnavailable(_logger, route.Name, ex.Message);
             outcome = "unavailable";
-            await FailAsync(context, HttpStatusCode.BadGateway, $"upstream {ex.Host} is unavailable");
+            await FailAsync(context, HttpStatusCode.BadGateway, OciError.Unavailable, $"upstream {ex.Host} is unavailable");
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -63,7 +63,7 @@ internal sealed class MirrorEndpoint
         catch (Exception ex)
         {
             MirrorLog.RequestFailed(_logger, ex, method, route.KindLabel, route.Name);
-            await FailAsync(context, HttpStatusCode.InternalServerError, "internal error");
+            await FailAsync(context, HttpStatusCode.InternalServerError, OciError.Unknown, "internal error");
         }
         finally
         {
@@ -97,7 +97,7 @@ internal sealed class MirrorEndpoint
             : await _blobs.HandleAsync(context, target, route.Reference);
     }
 
-    private static async Task FailAsync(HttpContext context, HttpStatusCode status, string message)
+    private static async Task FailAsync(HttpContext context, HttpStatusCode status, string code, string message)
     {
         if (context.Response.HasStarted)
         {
@@ -106,7 +106,7 @@ internal sealed class MirrorEndpoint
         }
 
         context.Response.Clear();
-        await OciError.WriteAsync(context, status, OciError.Unavailable, message);
+        await OciError.WriteAsync(context, status, code, message);
     }
 
     private static void Count(MirrorRoute route, string method, string outcome) =>

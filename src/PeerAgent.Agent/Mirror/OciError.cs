@@ -17,6 +17,7 @@ internal static class OciError
     public const string Denied = "DENIED";
     public const string Unsupported = "UNSUPPORTED";
     public const string Unavailable = "UNAVAILABLE";
+    public const string Unknown = "UNKNOWN";
 
     public static Task WriteAsync(HttpContext context, HttpStatusCode status, string code, string message)
     {

@@ -48,4 +48,22 @@ public sealed class CorruptionTests(OriginFixture fixture, ITestOutputHelper out
         (await TestImageBuilder.Sha256DigestOfFileAsync(agent.CommittedBlobPath(blob.Digest))).Should().Be(blob.Digest);
         agent.ShouldHaveNoCriticalErrors();
     }
+    [Fact]
+    public async Task GetBlobRange_UpstreamFlipsByte_Returns502AndNothingCommitted()
+    {
+        var image = fixture.Image;
+        var blob = image.Layers[1];
+        await using var proxy = FaultyProxy.Start(fixture.Origin.Endpoint, FaultMode.FlipByteInBlobBodies);
+        var agent = await StartAgentAsync(AgentOptions.ForOrigin(fixture.Origin, endpoint: proxy.Url));
+        using var client = agent.CreateMirrorClient(TimeSpan.FromSeconds(60));
+
+        // A range that ends before the flipped byte would look fine on its own; it must wait for the whole-blob digest.
+        using var request = new HttpRequestMessage(HttpMethod.Get, MirrorHttp.BlobPath(image, blob.Digest));
+        request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, 99);
+        using var response = await client.SendAsync(request);
+
+        ((int)response.StatusCode).Should().Be(502, "the blob did not verify, so no part of it is served");
+        File.Exists(agent.CommittedBlobPath(blob.Digest)).Should().BeFalse();
+        agent.ErrorLines.Should().NotContain(l => l.Contains("Mirror request failed", StringComparison.Ordinal), "an upstream failure is not an internal error");
+    }
 }
