@@ -15,6 +15,21 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 dotnet build PeerAgent.sln -c Release
 # Hang guard: a test stuck for 5 minutes is killed and reported instead of eating the CI budget.
+log=$(mktemp /tmp/peeragent-test.XXXXXX.log)
+trap 'rm -f "$log"' EXIT
+set +e
 dotnet test PeerAgent.sln -c Release --no-build \
   --logger "console;verbosity=normal" \
-  --blame-hang --blame-hang-timeout 5m --blame-hang-dump-type none
+  --blame-hang --blame-hang-timeout 5m --blame-hang-dump-type none 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line over every test project, so a run that executed nothing cannot pass unnoticed.
+passed=$(grep -E '^[[:space:]]+Passed: [0-9]+$' "$log" | awk '{s += $2} END {print s + 0}')
+failed=$(grep -E '^[[:space:]]+Failed: [0-9]+$' "$log" | awk '{s += $2} END {print s + 0}')
+echo "tests: $passed passed, $failed failed"
+if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
+  echo "test.sh: no test ran" >&2
+  exit 1
+fi
+exit "$status"
