@@ -25,8 +25,8 @@ status=${PIPESTATUS[0]}
 set -e
 
 # One closing line over every test project, so a run that executed nothing cannot pass unnoticed.
-passed=$(grep -E '^[[:space:]]+Passed: [0-9]+$' "$log" | awk '{s += $2} END {print s + 0}')
-failed=$(grep -E '^[[:space:]]+Failed: [0-9]+$' "$log" | awk '{s += $2} END {print s + 0}')
+passed=$({ grep -E '^[[:space:]]+Passed: [0-9]+$' "$log" || true; } | awk '{s += $2} END {print s + 0}')
+failed=$({ grep -E '^[[:space:]]+Failed: [0-9]+$' "$log" || true; } | awk '{s += $2} END {print s + 0}')
 echo "tests: $passed passed, $failed failed"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "test.sh: no test ran" >&2
