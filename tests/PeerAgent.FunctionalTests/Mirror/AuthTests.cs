@@ -71,6 +71,26 @@ public sealed class AuthTests(AuthOriginFixture fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task GetCachedBlob_ThroughRepositoryThatDoesNotHoldIt_NotServed()
+    {
+        var agent = await StartAgentAsync(AgentOptions.ForOrigin(Origin, isPublic: false));
+        using var client = agent.CreateMirrorClient();
+        await PrimeCacheAsync(agent, client);
+        var blob = Image.LargestLayer;
+
+        // Valid credentials, a cached blob, but a repository the origin does not link it to.
+        var elsewhere = await MirrorHttp.SendAsync(
+            client,
+            HttpMethod.Get,
+            $"v2/peeragent/other/blobs/{blob.Digest}?ns={Uri.EscapeDataString(Image.RegistryHost)}",
+            ValidAuth);
+
+        elsewhere.Status.Should().Be(404, "the origin would not serve this blob through that repository ({0})", elsewhere);
+        elsewhere.Body.Length.Should().BeLessThan(4096, "no blob bytes may leak");
+        agent.ShouldHaveNoErrors();
+    }
+
+    [Fact]
     public async Task GetCachedManifestByDigest_NoCredentials_Refused401()
     {
         var agent = await StartAgentAsync(AgentOptions.ForOrigin(Origin, isPublic: false));
