@@ -12,6 +12,7 @@ packages=(
   apache2-utils     # htpasswd for the origin's Basic auth
   ca-certificates
   curl              # scripts/demo.sh reads the agent's metrics
+  prometheus        # a real Prometheus scrapes the agent; promtool lints the exposition
 )
 
 missing=()

@@ -21,6 +21,9 @@ internal static class AgentApp
     /// </summary>
     public static WebApplication? Build(string[] args, out IReadOnlyList<string> errors)
     {
+        // Keep process_* and dotnet_* metrics, but not the EventCounter and Meter adapters: they repeat those
+        // figures under names Prometheus' own lint rejects (gauges ending in _count or _total).
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true });
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEnvironmentVariables("PEERAGENT_");
         builder.Configuration.AddCommandLine(args);
