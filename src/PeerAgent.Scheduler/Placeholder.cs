@@ -1,0 +1,1 @@
+namespace PeerAgent.Scheduler; internal static class Placeholder { }
