@@ -42,22 +42,50 @@ internal sealed class BlobDownload
     public Task Finished => _finished.Task;
 
     /// <summary>
-    /// Streams bytes [first, last] of the blob to <paramref name="destination"/> as they arrive. Throws when the
-    /// download fails; the caller must then abort its response, never end it normally.
+    /// A reader's hold on the download: taken atomically when a request starts or joins it, so the partial file
+    /// stays open however soon the writer finishes. Dispose it when done, whether or not anything was copied.
     /// </summary>
-    public async Task CopyToAsync(Stream destination, long first, long last, Action<long> onSent, CancellationToken cancellationToken)
+    public Lease? TryLease()
     {
-        var partial = AcquireReader() ?? throw new InvalidOperationException("download already released");
+        lock (_gate)
+        {
+            if (_partial is null || _failure is not null)
+            {
+                return null;
+            }
+
+            _users++;
+            return new Lease(this, _partial);
+        }
+    }
+
+    internal async Task CopyToAsync(PartialBlob partial, Stream destination, long first, long last, Action<long> onSent, CancellationToken cancellationToken)
+    {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
             var position = first;
             while (position <= last)
             {
+                if (_failure is { } failed)
+                {
+                    throw new BlobTransferException($"transfer of {Digest} failed", failed);
+                }
+
                 if (position < Limit())
                 {
                     var count = (int)Math.Min(Math.Min(buffer.Length, Limit() - position), last - position + 1);
-                    var read = await partial.ReadAsync(position, buffer.AsMemory(0, count), cancellationToken);
+                    int read;
+                    try
+                    {
+                        read = await partial.ReadAsync(position, buffer.AsMemory(0, count), cancellationToken);
+                    }
+                    catch (ObjectDisposedException ex)
+                    {
+                        // A blob that failed verification is discarded under the reader's feet: the transfer failed.
+                        throw new BlobTransferException($"transfer of {Digest} failed", _failure ?? ex);
+                    }
+
                     if (read <= 0)
                     {
                         throw new BlobTransferException($"short read of {Digest} at {position}", null);
@@ -88,7 +116,6 @@ internal sealed class BlobDownload
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            Release();
         }
     }
 
@@ -235,30 +262,7 @@ internal sealed class BlobDownload
         previous.TrySetResult();
     }
 
-    private PartialBlob? AcquireReader()
-    {
-        lock (_gate)
-        {
-            if (_partial is null)
-            {
-                return null;
-            }
-
-            _users++;
-            return _partial;
-        }
-    }
-
-    /// <summary>True while the download can still take readers (the writer has not released the partial).</summary>
-    public bool TryJoin()
-    {
-        lock (_gate)
-        {
-            return _partial is not null && _failure is null;
-        }
-    }
-
-    private void Release()
+    internal void Release()
     {
         PartialBlob? toDispose = null;
         lock (_gate)
@@ -277,6 +281,36 @@ internal sealed class BlobDownload
     {
         var first = partial.FirstMissingPiece();
         return first >= partial.Layout.PieceCount ? partial.Layout.Length : partial.Layout.OffsetOf(first);
+    }
+}
+
+/// <summary>A reader's hold on a <see cref="BlobDownload"/>; see <see cref="BlobDownload.TryLease"/>.</summary>
+internal sealed class Lease : IDisposable
+{
+    private readonly PartialBlob _partial;
+    private int _disposed;
+
+    public Lease(BlobDownload download, PartialBlob partial)
+    {
+        Download = download;
+        _partial = partial;
+    }
+
+    public BlobDownload Download { get; }
+
+    /// <summary>
+    /// Streams bytes [first, last] of the blob to <paramref name="destination"/> as they arrive. Throws when the
+    /// download fails; the caller must then abort its response, never end it normally.
+    /// </summary>
+    public Task CopyToAsync(Stream destination, long first, long last, Action<long> onSent, CancellationToken cancellationToken) =>
+        Download.CopyToAsync(_partial, destination, first, last, onSent, cancellationToken);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Download.Release();
+        }
     }
 }
 

@@ -16,11 +16,11 @@ internal abstract record BlobFetch
     /// <summary>The blob was committed meanwhile: serve it from the store.</summary>
     public sealed record Cached : BlobFetch;
 
-    /// <summary>This request started the download; the upstream's 200 already authorised it.</summary>
-    public sealed record Started(BlobDownload Download) : BlobFetch;
+    /// <summary>This request started the download; the upstream's 200 already authorised it. Dispose the lease.</summary>
+    public sealed record Started(Lease Lease) : BlobFetch;
 
-    /// <summary>Another request's download is under way; this request must pass the access check before joining.</summary>
-    public sealed record Joined(BlobDownload Download) : BlobFetch;
+    /// <summary>Another request's download is under way; this request must pass the access check before reading. Dispose the lease.</summary>
+    public sealed record Joined(Lease Lease) : BlobFetch;
 
     /// <summary>
     /// Hand this upstream response to the client: an error or 401 to pass back, or a 200 that cannot be
@@ -78,9 +78,9 @@ internal sealed class BlobDownloads
             if (theirs is not null)
             {
                 var download = await theirs.WaitAsync(cancellationToken);
-                if (download is not null && download.TryJoin())
+                if (download?.TryLease() is { } lease)
                 {
-                    return new BlobFetch.Joined(download);
+                    return new BlobFetch.Joined(lease);
                 }
 
                 if (attempt < MaxStartAttempts)
@@ -127,8 +127,9 @@ internal sealed class BlobDownloads
             }
 
             download = new BlobDownload(digest, length, partial);
+            var lease = download.TryLease()!; // before the writer runs, so even a tiny blob cannot finish without us
             _ = RunAsync(download, response, target, authorization, slot);
-            return new BlobFetch.Started(download);
+            return new BlobFetch.Started(lease);
         }
         finally
         {

@@ -81,18 +81,24 @@ internal sealed class BlobHandler
                 return "unavailable";
 
             case BlobFetch.Joined joined:
-                var decision = await _access.CheckAsync(target, "blob", digest, authorization, cancellationToken);
-                if (decision.Result != AccessResult.Allowed)
+                using (joined.Lease)
                 {
-                    return await Refusals.WriteAsync(context, decision, OciError.BlobUnknown);
+                    var decision = await _access.CheckAsync(target, "blob", digest, authorization, cancellationToken);
+                    if (decision.Result != AccessResult.Allowed)
+                    {
+                        return await Refusals.WriteAsync(context, decision, OciError.BlobUnknown);
+                    }
+
+                    await ServeDownloadAsync(context, joined.Lease, range);
+                    return "coalesced";
                 }
 
-                await ServeDownloadAsync(context, joined.Download, range);
-                return "coalesced";
-
             case BlobFetch.Started started:
-                await ServeDownloadAsync(context, started.Download, range);
-                return "miss";
+                using (started.Lease)
+                {
+                    await ServeDownloadAsync(context, started.Lease, range);
+                    return "miss";
+                }
 
             case BlobFetch.Upstream { Response: var response }:
                 using (response)
@@ -166,8 +172,9 @@ internal sealed class BlobHandler
         return "hit";
     }
 
-    private async Task ServeDownloadAsync(HttpContext context, BlobDownload download, string? range)
+    private async Task ServeDownloadAsync(HttpContext context, Lease lease, string? range)
     {
+        var download = lease.Download;
         if (range is not null)
         {
             // A range that does not reach the end would complete before the digest is known; wait for the commit.
@@ -187,7 +194,7 @@ internal sealed class BlobHandler
                 {
                     if (await SelectRangeAsync(context, committed.Digest, committed.Length, range) is { } selected)
                     {
-                        await download.CopyToAsync(context.Response.Body, selected.First, selected.Last, CountUpstream, context.RequestAborted);
+                        await lease.CopyToAsync(context.Response.Body, selected.First, selected.Last, CountUpstream, context.RequestAborted);
                     }
                 }
 
@@ -198,7 +205,7 @@ internal sealed class BlobHandler
         await SelectRangeAsync(context, download.Digest, download.Length, range: null);
         try
         {
-            await download.CopyToAsync(context.Response.Body, 0, download.Length - 1, CountUpstream, context.RequestAborted);
+            await lease.CopyToAsync(context.Response.Body, 0, download.Length - 1, CountUpstream, context.RequestAborted);
             await download.Finished.WaitAsync(context.RequestAborted);
         }
         catch (Exception ex) when (ex is BlobTransferException or DigestMismatchException or IOException or HttpRequestException)

@@ -38,6 +38,7 @@ public sealed class CorruptionTests(OriginFixture fixture, ITestOutputHelper out
         proxy.Requests.Should().Contain(r => r.IsBlob && r.Mode == FaultMode.FlipByteInBlobBodies, "the agent fetched the blob through the faulty proxy");
         await Wait.UntilAsync(() => proxy.ActiveConnections == 0, TimeSpan.FromSeconds(30), "the agent has finished with the upstream");
         File.Exists(agent.CommittedBlobPath(blob.Digest)).Should().BeFalse("a blob that fails verification must not be committed");
+        agent.ErrorLines.Should().NotContain(l => l.Contains("Mirror request failed", StringComparison.Ordinal), "a bad upstream body is not an internal error");
 
         proxy.Mode = FaultMode.PassThrough;
         var good = await MirrorHttp.GetBlobAsync(client, image, blob);
