@@ -175,7 +175,7 @@ internal sealed class BlobDownloads
         throw new IOException($"resuming at {offset} got {(int)response.StatusCode} from {target.Registry.Host}");
     }
 
-    internal static UpstreamRequest BlobRequest(UpstreamTarget target, Digest digest, string? authorization, string? range) =>
+    private static UpstreamRequest BlobRequest(UpstreamTarget target, Digest digest, string? authorization, string? range) =>
         new(HttpMethod.Get, target.Repository, $"/v2/{target.Repository}/blobs/{digest}") { Authorization = authorization, Range = range };
 
     private void Forget(Digest digest, TaskCompletionSource<BlobDownload?> slot)

@@ -103,19 +103,11 @@ internal sealed class BlobHandler
             case BlobFetch.Upstream { Response: var response }:
                 using (response)
                 {
-                    if (response.StatusCode == HttpStatusCode.OK && range is null)
-                    {
-                        await UpstreamResponses.StreamVerifiedAsync(context, response, digest, _logger, cancellationToken);
-                        return "proxied";
-                    }
-
                     if (response.StatusCode == HttpStatusCode.OK)
                     {
-                        // A range of an uncached blob that could not be stored: the origin answers it itself.
-                        response.Dispose();
-                        using var partial = await target.Registry.SendAsync(
-                            BlobDownloads.BlobRequest(target, digest, authorization, range), cancellationToken);
-                        await UpstreamResponses.PassBackAsync(context, partial, cancellationToken);
+                        // The store could not take it. A range of it could not be verified on its own, so any Range
+                        // is ignored (as HTTP allows) and the whole blob streams through, verified.
+                        await UpstreamResponses.StreamVerifiedAsync(context, response, digest, _logger, cancellationToken);
                         return "proxied";
                     }
 

@@ -86,6 +86,27 @@ public sealed class MirrorApiTests(OriginFixture fixture, ITestOutputHelper outp
         Origin.Requests.Count.Should().Be(requestsBefore, "a public registry's cached blob needs no upstream call\n{0}", Origin.DescribeRequests());
     }
 
+    [Fact]
+    public async Task GetBlob_LargerThanStoreQuota_StreamedThroughVerifiedAndNotStored()
+    {
+        var agent = await StartAgentAsync(AgentOptions.ForOrigin(Origin, quotaBytes: 2L << 20));
+        var blob = Image.LargestLayer;
+        using var client = agent.CreateMirrorClient(TimeSpan.FromSeconds(60));
+
+        var whole = await MirrorHttp.GetBlobAsync(client, Image, blob);
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, MirrorHttp.BlobPath(Image, blob.Digest));
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, 1023);
+        using var rangedResponse = await client.SendAsync(ranged);
+        var rangedBody = await rangedResponse.Content.ReadAsByteArrayAsync();
+
+        whole.CompletedSuccessfully.Should().BeTrue(whole.ToString());
+        whole.BodyDigest.Should().Be(blob.Digest);
+        rangedResponse.StatusCode.Should().Be(HttpStatusCode.OK, "a range that cannot be verified on its own is answered with the whole, verified blob");
+        TestImageBuilder.Sha256Digest(rangedBody).Should().Be(blob.Digest);
+        File.Exists(agent.CommittedBlobPath(blob.Digest)).Should().BeFalse("the blob does not fit the quota");
+        agent.ShouldHaveNoErrors();
+    }
+
     [Theory]
     [InlineData("v2/peeragent/app/blobs/sha256:nothex", 400, "DIGEST_INVALID")]
     [InlineData("v2/peeragent/app/blobs/md5:d41d8cd98f00b204e9800998ecf8427e", 400, "DIGEST_INVALID")]

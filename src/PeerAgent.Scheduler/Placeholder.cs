@@ -1,1 +1,0 @@
-namespace PeerAgent.Scheduler; internal static class Placeholder { }
