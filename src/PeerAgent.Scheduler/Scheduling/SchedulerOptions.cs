@@ -1,0 +1,86 @@
+using System.Globalization;
+
+namespace PeerAgent.Scheduler.Scheduling;
+
+/// <summary>How the scheduler picks parents, bounds origin traffic and forgets silent agents (section <c>Scheduler</c>).</summary>
+internal sealed class SchedulerOptions
+{
+    public const string Section = "Scheduler";
+
+    /// <summary>Most children one peer may feed in one task at a time; bounds the tree's width and a parent's uplink share.</summary>
+    public int FanOutLimit { get; set; } = 8;
+
+    /// <summary>Most peers of one task allowed to fetch from the origin at once; this is what bounds origin egress.</summary>
+    public int BackToSourceQuota { get; set; } = 1;
+
+    /// <summary>
+    /// Grant every back-to-source slot up front, each for a disjoint contiguous piece range, so the origin is read
+    /// in parallel by several nodes (useful when one node's link is slower than the origin's).
+    /// </summary>
+    public bool StripeBackToSource { get; set; }
+
+    /// <summary>Most parents handed to one child per decision.</summary>
+    public int CandidateParentCount { get; set; } = 4;
+
+    /// <summary>Most peers scored per decision; bounds a decision's cost however large the task grows.</summary>
+    public int CandidateSampleSize { get; set; } = 64;
+
+    /// <summary>Failures a child may report against one parent host before that host is never offered to it again.</summary>
+    public int ParentFailureLimit { get; set; } = 3;
+
+    /// <summary>A host that has not heartbeated for this long is dropped with all its peers.</summary>
+    public TimeSpan HostExpiry { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A back-to-source peer that reports no finished piece for this long loses its slot to the next asker.</summary>
+    public TimeSpan BackToSourceStallTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long a child told to wait should wait before asking again.</summary>
+    public TimeSpan WaitRetryInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Every problem at once, each naming its key and the bad value; empty when the options are usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        RequireRange(FanOutLimit, 1, 1024, nameof(FanOutLimit), errors);
+        RequireRange(BackToSourceQuota, 1, 64, nameof(BackToSourceQuota), errors);
+        RequireRange(CandidateParentCount, 1, 64, nameof(CandidateParentCount), errors);
+        RequireRange(CandidateSampleSize, 1, 4096, nameof(CandidateSampleSize), errors);
+        RequireRange(ParentFailureLimit, 1, 1000, nameof(ParentFailureLimit), errors);
+        if (CandidateSampleSize < CandidateParentCount && CandidateParentCount is >= 1 and <= 64 && CandidateSampleSize >= 1)
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{Section}:{nameof(CandidateSampleSize)} ({CandidateSampleSize}) must be at least {Section}:{nameof(CandidateParentCount)} ({CandidateParentCount})."));
+        }
+
+        RequirePositive(HostExpiry, nameof(HostExpiry), errors);
+        RequirePositive(BackToSourceStallTimeout, nameof(BackToSourceStallTimeout), errors);
+        RequirePositive(WaitRetryInterval, nameof(WaitRetryInterval), errors);
+        return errors;
+    }
+
+    /// <summary>Throws <see cref="InvalidOperationException"/> listing every problem <see cref="Validate"/> finds.</summary>
+    public void ThrowIfInvalid()
+    {
+        var errors = Validate();
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid scheduler options: " + string.Join(" ", errors));
+        }
+    }
+
+    private static void RequireRange(int value, int min, int max, string key, List<string> errors)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{Section}:{key} must be between {min} and {max}, not {value}."));
+        }
+    }
+
+    private static void RequirePositive(TimeSpan value, string key, List<string> errors)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{Section}:{key} must be positive, not {value}."));
+        }
+    }
+}

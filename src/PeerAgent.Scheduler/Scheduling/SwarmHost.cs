@@ -1,0 +1,42 @@
+namespace PeerAgent.Scheduler.Scheduling;
+
+/// <summary>What an agent announces about itself; re-sent after a scheduler restart.</summary>
+/// <param name="HostId">Stable id of the agent (one per node in a DaemonSet).</param>
+/// <param name="NodeName">Kubernetes node name.</param>
+/// <param name="Zone">Label <c>topology.kubernetes.io/zone</c>; empty when unknown.</param>
+/// <param name="Region">Label <c>topology.kubernetes.io/region</c>; empty when unknown.</param>
+/// <param name="PeerAddress">Where children reach this agent's peer service, e.g. <c>10.0.0.5:65002</c>.</param>
+/// <param name="UploadCapacity">Concurrent upload slots the agent offers.</param>
+internal sealed record HostInfo(string HostId, string NodeName, string Zone, string Region, string PeerAddress, int UploadCapacity);
+
+/// <summary>One agent as the scheduler sees it: topology, upload slots and liveness.</summary>
+internal sealed class SwarmHost
+{
+    public SwarmHost(string id)
+    {
+        Id = id;
+    }
+
+    public string Id { get; }
+    public string NodeName { get; set; } = "";
+
+    /// <summary>Interned region; null when the host has no region label.</summary>
+    public string? Region { get; set; }
+
+    /// <summary>Interned region and zone together, so equal zone names in two regions stay apart; null when unlabelled.</summary>
+    public string? ZoneKey { get; set; }
+
+    public string Zone { get; set; } = "";
+    public string PeerAddress { get; set; } = "";
+    public int UploadCapacity { get; set; }
+
+    /// <summary>Uploads in flight as the agent last reported.</summary>
+    public int CurrentUploads { get; set; }
+
+    public int FreeUploadSlots => UploadCapacity - CurrentUploads;
+
+    public DateTimeOffset LastHeartbeat { get; set; }
+
+    /// <summary>This host's peers, one per task it takes part in.</summary>
+    public List<SwarmPeer> Peers { get; } = new(1);
+}
