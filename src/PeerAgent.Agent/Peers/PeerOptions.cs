@@ -1,0 +1,65 @@
+using PeerAgent.Agent.Configuration;
+
+namespace PeerAgent.Agent.Peers;
+
+/// <summary>The peer piece service (section <c>Peer</c>); not bound into the agent's configuration yet.</summary>
+internal sealed class PeerOptions
+{
+    public const string Section = "Peer";
+
+    /// <summary>Smallest chunk: below this the per-message cost dominates.</summary>
+    public const int MinChunkBytes = 16 * 1024;
+
+    /// <summary>Largest chunk; clients accept messages up to this plus <see cref="MessageOverheadBytes"/>.</summary>
+    public const int MaxChunkBytes = 4 * 1024 * 1024;
+
+    /// <summary>Protobuf framing around a chunk's bytes (tags, lengths, the first message's header); generous.</summary>
+    public const int MessageOverheadBytes = 4 * 1024;
+
+    /// <summary>Where the peer gRPC service listens (the node address in a cluster).</summary>
+    public string ListenUrl { get; set; } = "http://0.0.0.0:65002";
+
+    /// <summary>Bytes of piece data per DownloadPiece message.</summary>
+    public int ChunkBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Uploads served at once; more wait in a queue of <see cref="MaxQueuedUploads"/>, then are refused.</summary>
+    public int MaxConcurrentUploads { get; set; } = 16;
+
+    /// <summary>Uploads that may wait for a slot. 0 refuses at once with RESOURCE_EXHAUSTED, so the caller moves to another parent.</summary>
+    public int MaxQueuedUploads { get; set; }
+
+    /// <summary>Upload bandwidth limit in bytes per second over all uploads; 0 means unlimited.</summary>
+    public long UploadBytesPerSecond { get; set; }
+
+    /// <summary>Every problem at once, each naming its key and the bad value.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!ListenEndpoint.TryParse(ListenUrl, out var error, out _))
+        {
+            errors.Add($"{Section}:ListenUrl {error}.");
+        }
+
+        if (ChunkBytes is < MinChunkBytes or > MaxChunkBytes)
+        {
+            errors.Add($"{Section}:ChunkBytes must be in [{MinChunkBytes}, {MaxChunkBytes}], not {ChunkBytes}.");
+        }
+
+        if (MaxConcurrentUploads <= 0)
+        {
+            errors.Add($"{Section}:MaxConcurrentUploads must be positive, not {MaxConcurrentUploads}.");
+        }
+
+        if (MaxQueuedUploads < 0)
+        {
+            errors.Add($"{Section}:MaxQueuedUploads must be 0 or more, not {MaxQueuedUploads}.");
+        }
+
+        if (UploadBytesPerSecond < 0)
+        {
+            errors.Add($"{Section}:UploadBytesPerSecond must be 0 (unlimited) or more, not {UploadBytesPerSecond}.");
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace PeerAgent.Agent.Peers;
+
+/// <summary>Registers the peer gRPC service; the agent's host does not call this yet (the listener is wired later).</summary>
+internal static class PeerServiceCollectionExtensions
+{
+    public static IServiceCollection AddPeerService(this IServiceCollection services, PeerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException("invalid peer options: " + string.Join(" ", errors));
+        }
+
+        services.AddGrpc(grpc =>
+        {
+            // Requests are tiny; responses are chunks the service sizes itself.
+            grpc.MaxReceiveMessageSize = 64 * 1024;
+            grpc.MaxSendMessageSize = null;
+            grpc.EnableDetailedErrors = false;
+        });
+        services.TryAddSingleton(options);
+        services.TryAddSingleton<PeerTasks>();
+        services.TryAddSingleton(sp => PeerUploadLimits.Create(sp.GetRequiredService<PeerOptions>()));
+        return services;
+    }
+
+    public static GrpcServiceEndpointConventionBuilder MapPeerService(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGrpcService<PeerService>();
+}

@@ -1,0 +1,37 @@
+using PeerAgent.Agent.Peers;
+
+namespace PeerAgent.Agent.Tests.Peers;
+
+public sealed class PeerOptionsTests
+{
+    [Fact]
+    public void Validate_Defaults_NoErrors()
+    {
+        var options = new PeerOptions();
+
+        options.Validate().Should().BeEmpty();
+        options.ListenUrl.Should().Be("http://0.0.0.0:65002");
+    }
+
+    [Fact]
+    public void Validate_EveryValueBad_ReportsEachKeyAndValue()
+    {
+        var options = new PeerOptions
+        {
+            ListenUrl = "ftp://x",
+            ChunkBytes = 100,
+            MaxConcurrentUploads = 0,
+            MaxQueuedUploads = -1,
+            UploadBytesPerSecond = -5,
+        };
+
+        var errors = options.Validate();
+
+        errors.Should().HaveCount(5);
+        errors.Should().Contain(e => e.StartsWith("Peer:ListenUrl", StringComparison.Ordinal) && e.Contains("ftp://x", StringComparison.Ordinal));
+        errors.Should().Contain(e => e.StartsWith("Peer:ChunkBytes", StringComparison.Ordinal) && e.Contains("100", StringComparison.Ordinal));
+        errors.Should().Contain(e => e.StartsWith("Peer:MaxConcurrentUploads", StringComparison.Ordinal));
+        errors.Should().Contain(e => e.StartsWith("Peer:MaxQueuedUploads", StringComparison.Ordinal) && e.Contains("-1", StringComparison.Ordinal));
+        errors.Should().Contain(e => e.StartsWith("Peer:UploadBytesPerSecond", StringComparison.Ordinal) && e.Contains("-5", StringComparison.Ordinal));
+    }
+}

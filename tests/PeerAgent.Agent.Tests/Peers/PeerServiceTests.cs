@@ -1,0 +1,245 @@
+using Grpc.Core;
+using PeerAgent.Agent.Peers;
+using PeerAgent.Core.Oci;
+using PeerAgent.Core.Pieces;
+using PeerAgent.Core.Storage;
+using PeerAgent.Protocol.V1;
+
+namespace PeerAgent.Agent.Tests.Peers;
+
+/// <summary>The peer service over a real Kestrel HTTP/2 listener, driven by <see cref="PeerClient"/> and the raw generated client.</summary>
+public sealed class PeerServiceTests
+{
+    private const int PieceSize = PieceLayout.MinPieceSize;
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task DownloadPiece_CommittedBlob_WritesExactPieceBytesAndMarksPresent()
+    {
+        await using var host = await PeerTestHost.StartAsync();
+        var content = TestContent.Random((2 * PieceSize) + 1000);
+        var digest = await host.CommitOnServerAsync(content);
+        using var client = host.NewClient();
+        using var target = host.ClientStore.OpenPartial(digest, content.Length);
+
+        var got1 = await client.DownloadPieceAsync(target, 1, expected: null, Timeout());
+        var got2 = await client.DownloadPieceAsync(target, 2, PeerTestHost.PieceDigest(content, 2, PieceSize), Timeout());
+
+        got1.Should().Be(PeerTestHost.PieceDigest(content, 1, PieceSize));
+        got2.Should().Be(PeerTestHost.PieceDigest(content, 2, PieceSize));
+        target.HasPiece(0).Should().BeFalse("only pieces 1 and 2 were fetched");
+        target.HasPiece(1).Should().BeTrue();
+        target.HasPiece(2).Should().BeTrue();
+        target.GetPieceDigest(1).Should().Be(got1);
+        (await ReadAsync(target, PieceSize, PieceSize)).Should().Equal(PeerTestHost.PieceBytes(content, 1, PieceSize));
+        (await ReadAsync(target, 2 * PieceSize, 1000)).Should().Equal(PeerTestHost.PieceBytes(content, 2, PieceSize));
+    }
+
+    [Fact]
+    public async Task DownloadPiece_RawStream_HeaderFirstThenChunksThatAddUpToThePiece()
+    {
+        await using var host = await PeerTestHost.StartAsync(new PeerOptions { ChunkBytes = 64 * 1024 });
+        var content = TestContent.Random(PieceSize + 5);
+        var digest = await host.CommitOnServerAsync(content);
+        using var client = host.NewClient();
+
+        using var call = client.Client.DownloadPiece(new DownloadPieceRequest { TaskDigest = digest.ToString(), PieceIndex = 0 }, cancellationToken: Timeout());
+        var messages = new List<PieceChunk>();
+        await foreach (var message in call.ResponseStream.ReadAllAsync(Timeout()))
+        {
+            messages.Add(message);
+        }
+
+        messages.Should().HaveCount(PieceSize / (64 * 1024), "a 4 MiB piece in 64 KiB chunks");
+        var header = messages[0].Header;
+        header.Should().NotBeNull();
+        header.PieceIndex.Should().Be(0);
+        header.PieceOffset.Should().Be(0);
+        header.PieceLength.Should().Be(PieceSize);
+        header.ContentLength.Should().Be(content.Length);
+        Digest.FromHash("sha256", header.PieceSha256.Span).Should().Be(PeerTestHost.PieceDigest(content, 0, PieceSize));
+        messages.Skip(1).Should().OnlyContain(m => m.Header == null, "the header is sent once");
+        messages.SelectMany(m => m.Data.ToByteArray()).Should().Equal(PeerTestHost.PieceBytes(content, 0, PieceSize));
+    }
+
+    [Fact]
+    public async Task DownloadPiece_PeerServesCorruptedPiece_ClientRejectsAndPieceStaysAbsent()
+    {
+        await using var host = await PeerTestHost.StartAsync();
+        var content = TestContent.Random(PieceSize + 1000);
+        var digest = await host.CommitOnServerAsync(content);
+        using var client = host.NewClient();
+
+        // Let the server learn the true piece digest, then rot a byte of piece 0 on its disk.
+        using (var warm = host.ClientStore.OpenPartial(digest, content.Length))
+        {
+            await client.DownloadPieceAsync(warm, 1, expected: null, Timeout());
+            await client.DownloadPieceAsync(warm, 0, expected: null, Timeout());
+            warm.Discard();
+        }
+
+        await using (var file = new FileStream(host.ServerBlobPath(digest), FileMode.Open, FileAccess.Write))
+        {
+            file.Position = 12345;
+            file.WriteByte((byte)(content[12345] ^ 0x5A));
+        }
+
+        using var target = host.ClientStore.OpenPartial(digest, content.Length);
+        var act = () => client.DownloadPieceAsync(target, 0, expected: null, Timeout());
+
+        (await act.Should().ThrowAsync<PeerPieceException>()).WithInnerException<DigestMismatchException>();
+        target.HasPiece(0).Should().BeFalse("a piece that did not verify is never marked present");
+        var retry = () => client.DownloadPieceAsync(target, 1, PeerTestHost.PieceDigest(content, 1, PieceSize), Timeout());
+        await retry.Should().NotThrowAsync("the untouched piece still verifies, so the failure was the bad bytes, not the transport");
+    }
+
+    [Fact]
+    public async Task DownloadPiece_PresentPieceOfBlobStillDownloading_IsServed_AbsentOneIsNotFound()
+    {
+        await using var host = await PeerTestHost.StartAsync();
+        var content = TestContent.Random(PieceSize + 1000);
+        var digest = Digest.Compute(content);
+        using var source = host.ServerStore.OpenPartial(digest, content.Length);
+        await WritePieceAsync(source, content, 1);
+        using var registration = host.Tasks.Register(source);
+        using var client = host.NewClient();
+        using var target = host.ClientStore.OpenPartial(digest, content.Length);
+
+        var got = await client.DownloadPieceAsync(target, 1, expected: null, Timeout());
+        var missing = () => client.DownloadPieceAsync(target, 0, expected: null, Timeout());
+
+        got.Should().Be(PeerTestHost.PieceDigest(content, 1, PieceSize));
+        (await ReadAsync(target, PieceSize, 1000)).Should().Equal(PeerTestHost.PieceBytes(content, 1, PieceSize));
+        (await missing.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.NotFound);
+        target.HasPiece(0).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task DownloadPiece_ExpectedDigestDiffersFromHeldPiece_FailedPreconditionAndNothingWritten()
+    {
+        await using var host = await PeerTestHost.StartAsync();
+        var content = TestContent.Random(1000);
+        var digest = await host.CommitOnServerAsync(content);
+        using var client = host.NewClient();
+        using var target = host.ClientStore.OpenPartial(digest, content.Length);
+
+        var act = () => client.DownloadPieceAsync(target, 0, Digest.Compute("other bytes"u8), Timeout());
+
+        (await act.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.FailedPrecondition);
+        target.HasPiece(0).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task SyncPieces_BlobStillDownloading_ListsHeldPiecesThenStreamsNewlyCompletedOne()
+    {
+        await using var host = await PeerTestHost.StartAsync();
+        var content = TestContent.Random((2 * PieceSize) + 1000);
+        var digest = Digest.Compute(content);
+        using var source = host.ServerStore.OpenPartial(digest, content.Length);
+        await WritePieceAsync(source, content, 0);
+        var registration = host.Tasks.Register(source);
+        using var client = host.NewClient();
+        using var call = client.Client.SyncPieces(new SyncPiecesRequest { TaskDigest = digest.ToString(), ContentLength = content.Length }, cancellationToken: Timeout());
+        var stream = call.ResponseStream;
+
+        (await stream.MoveNext(Timeout())).Should().BeTrue();
+        var initial = stream.Current;
+        await WritePieceAsync(source, content, 2);
+        host.Tasks.PieceCompleted(digest, 2, source.GetPieceDigest(2));
+        (await stream.MoveNext(Timeout())).Should().BeTrue();
+        var update = stream.Current;
+        registration.Dispose();
+        var more = await stream.MoveNext(Timeout());
+
+        initial.InitialComplete.Should().BeTrue();
+        initial.PieceCount.Should().Be(3);
+        initial.ContentLength.Should().Be(content.Length);
+        initial.Pieces.Should().ContainSingle().Which.Index.Should().Be(0);
+        Digest.FromHash("sha256", initial.Pieces[0].Sha256.Span).Should().Be(PeerTestHost.PieceDigest(content, 0, PieceSize));
+        update.InitialComplete.Should().BeFalse();
+        update.Pieces.Should().ContainSingle().Which.Index.Should().Be(2);
+        Digest.FromHash("sha256", update.Pieces[0].Sha256.Span).Should().Be(PeerTestHost.PieceDigest(content, 2, PieceSize));
+        more.Should().BeFalse("the stream ends when the task is no longer in progress here");
+    }
+
+    [Fact]
+    public async Task SyncPieces_CommittedBlob_ListsEveryPieceWithDigestAndEnds()
+    {
+        await using var host = await PeerTestHost.StartAsync();
+        var content = TestContent.Random((2 * PieceSize) + 7);
+        var digest = await host.CommitOnServerAsync(content);
+        using var client = host.NewClient();
+
+        using var call = client.Client.SyncPieces(new SyncPiecesRequest { TaskDigest = digest.ToString() }, cancellationToken: Timeout());
+        var messages = new List<PieceAnnouncement>();
+        await foreach (var message in call.ResponseStream.ReadAllAsync(Timeout()))
+        {
+            messages.Add(message);
+        }
+
+        messages.Should().ContainSingle().Which.InitialComplete.Should().BeTrue();
+        var pieces = messages[0].Pieces;
+        pieces.Select(p => p.Index).Should().Equal(0, 1, 2);
+        for (var i = 0; i < 3; i++)
+        {
+            Digest.FromHash("sha256", pieces[i].Sha256.Span).Should().Be(PeerTestHost.PieceDigest(content, i, PieceSize), $"piece {i}");
+        }
+    }
+
+    [Fact]
+    public async Task SyncPieces_UnknownTaskOrWrongLength_NotFoundOrFailedPrecondition()
+    {
+        await using var host = await PeerTestHost.StartAsync();
+        var content = TestContent.Random(100);
+        var digest = await host.CommitOnServerAsync(content);
+        using var client = host.NewClient();
+
+        var unknown = await StatusOfSync(client, new SyncPiecesRequest { TaskDigest = Digest.Compute("nothing"u8).ToString() });
+        var wrongLength = await StatusOfSync(client, new SyncPiecesRequest { TaskDigest = digest.ToString(), ContentLength = 99 });
+        var notADigest = await StatusOfSync(client, new SyncPiecesRequest { TaskDigest = "sha256:xyz" });
+
+        unknown.Should().Be(StatusCode.NotFound);
+        wrongLength.Should().Be(StatusCode.FailedPrecondition);
+        notADigest.Should().Be(StatusCode.InvalidArgument);
+    }
+
+    private static async Task<StatusCode> StatusOfSync(PeerClient client, SyncPiecesRequest request)
+    {
+        try
+        {
+            using var call = client.Client.SyncPieces(request, cancellationToken: Timeout());
+            await foreach (var unused in call.ResponseStream.ReadAllAsync(Timeout()))
+            {
+            }
+
+            return StatusCode.OK;
+        }
+        catch (RpcException ex)
+        {
+            return ex.StatusCode;
+        }
+    }
+
+    private static CancellationToken Timeout() => new CancellationTokenSource(Deadline).Token;
+
+    private static async Task WritePieceAsync(PartialBlob blob, byte[] content, int index)
+    {
+        var writer = blob.BeginPiece(index);
+        await writer.WriteAsync(PeerTestHost.PieceBytes(content, index, PieceSize), default);
+        await writer.CompleteAsync(null, default);
+    }
+
+    private static async Task<byte[]> ReadAsync(PartialBlob blob, long offset, int length)
+    {
+        var buffer = new byte[length];
+        var done = 0;
+        while (done < length)
+        {
+            var read = await blob.ReadAsync(offset + done, buffer.AsMemory(done), default);
+            read.Should().BePositive();
+            done += read;
+        }
+
+        return buffer;
+    }
+}
