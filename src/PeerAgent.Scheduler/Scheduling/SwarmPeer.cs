@@ -49,6 +49,11 @@ internal sealed class SwarmPeer
     public int DescendantStamp;
     public int SeenStamp;
 
+    // Topological rank: every parent's depth is below each of its children's. A candidate shallower than all
+    // of a child's children cannot be its descendant, which makes the cycle check O(1) when the child's
+    // subtree is too large to walk.
+    public int Depth;
+
     public int ParentCount => _parents?.Count ?? 0;
     public int ChildCount => _children?.Count ?? 0;
 

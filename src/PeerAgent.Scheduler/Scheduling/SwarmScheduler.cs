@@ -49,6 +49,10 @@ internal sealed class SwarmScheduler
     private ulong _rng;
     private int _stamp;
 
+    // Cycle rule of the decision in progress (see SelectCore).
+    private bool _descendantsExact;
+    private int _depthLimit;
+
     public SwarmScheduler(SchedulerOptions options, TimeProvider time, ILogger<SwarmScheduler> logger, ulong seed = 0x9E3779B97F4A7C15)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -266,6 +270,7 @@ internal sealed class SwarmScheduler
                 _best[i] = null;
             }
 
+            SettleDepth(child);
             if (child.BackToSourceSlot < 0 && count == 0)
             {
                 var slot = Array.IndexOf(task.BackToSource, null);
@@ -434,6 +439,7 @@ internal sealed class SwarmScheduler
 
             MarkSucceeded(peer);
             DetachFromParents(peer);
+            SettleDepth(peer);
             Refresh(peer);
             SchedulerLog.DownloadFinished(_logger, digest, hostId);
         }
@@ -561,6 +567,32 @@ internal sealed class SwarmScheduler
     }
 
     /// <summary>
+    /// Sets up the no-cycle rule for one decision. A leaf has no descendants. Otherwise the child's subtree is
+    /// walked and stamped up to a budget (twice the sample size): when the walk completes, exactly the
+    /// descendants are excluded. When the subtree is larger, the unwalked part is excluded by depth instead:
+    /// a candidate at least as deep as the child's shallowest child, less one, is refused. That is
+    /// conservative (it may refuse a harmless parent) but O(1) per candidate however large the subtree.
+    /// </summary>
+    private void PrepareCycleRule(SwarmPeer child, int stamp)
+    {
+        child.DescendantStamp = stamp;
+        if (child.ChildCount == 0)
+        {
+            _descendantsExact = true;
+            return;
+        }
+
+        var minChildDepth = int.MaxValue;
+        for (var i = 0; i < child.ChildCount; i++)
+        {
+            minChildDepth = Math.Min(minChildDepth, child.ChildAt(i).Depth);
+        }
+
+        _depthLimit = minChildDepth - 1;
+        _descendantsExact = MarkDescendants(child, stamp, 2 * _options.CandidateSampleSize);
+    }
+
+    /// <summary>
     /// Ranks candidate parents into <see cref="_best"/>. Cost is bounded by the sample size, not by the task's
     /// size: other hosts on the child's node, then a random window of the child's zone pool (half the sample),
     /// of its region pool (a quarter), and of the whole task (the rest, plus one more window when too few
@@ -577,7 +609,7 @@ internal sealed class SwarmScheduler
         }
 
         var stamp = ++_stamp;
-        MarkDescendants(child, stamp);
+        PrepareCycleRule(child, stamp);
         var childWords = task.ChildWords.AsSpan();
         BitmapWords.Load(child.Pieces, childWords);
         var missing = task.PieceCount - child.Pieces.SetCount;
@@ -683,6 +715,11 @@ internal sealed class SwarmScheduler
             return 0;
         }
 
+        if (!_descendantsExact && candidate.Depth >= _depthLimit)
+        {
+            return 0;
+        }
+
         var free = host.FreeUploadSlots;
         var children = candidate.ChildCount - (child.HasParent(candidate) ? 1 : 0);
         if (free <= 0 || children >= _options.FanOutLimit)
@@ -745,10 +782,12 @@ internal sealed class SwarmScheduler
         return score / (1 + failures);
     }
 
-    private void MarkDescendants(SwarmPeer child, int stamp)
+    /// <summary>Stamps the child's descendants; false when there are more than <paramref name="budget"/> (then only some are stamped).</summary>
+    private bool MarkDescendants(SwarmPeer child, int stamp, int budget)
     {
-        child.DescendantStamp = stamp;
+        _stack.Clear();
         _stack.Add(child);
+        var marked = 0;
         while (_stack.Count > 0)
         {
             var peer = _stack[^1];
@@ -758,8 +797,63 @@ internal sealed class SwarmScheduler
                 var descendant = peer.ChildAt(i);
                 if (descendant.DescendantStamp != stamp)
                 {
+                    if (++marked > budget)
+                    {
+                        _stack.Clear();
+                        return false;
+                    }
+
                     descendant.DescendantStamp = stamp;
                     _stack.Add(descendant);
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Restores "parent shallower than child" after a child's parents changed. A peer without parents is a
+    /// root (depth 0: lowering a parent's depth never breaks an edge). Otherwise it sits one below its deepest
+    /// parent, and descendants that are now too shallow are pushed down; that happens only after an exact
+    /// (bounded) descendant walk, so it touches at most that many peers.
+    /// </summary>
+    private void SettleDepth(SwarmPeer peer)
+    {
+        if (peer.ParentCount == 0)
+        {
+            peer.Depth = 0;
+            return;
+        }
+
+        var depth = 0;
+        for (var i = 0; i < peer.ParentCount; i++)
+        {
+            depth = Math.Max(depth, peer.ParentAt(i).Depth + 1);
+        }
+
+        peer.Depth = depth;
+        _stack.Clear();
+        _stack.Add(peer);
+
+        // On a DAG this ends; the bound turns a broken invariant (a cycle) into an error instead of a hang.
+        var budget = (64L * peer.Task.Peers.Count) + 1024;
+        while (_stack.Count > 0)
+        {
+            if (--budget < 0)
+            {
+                throw new InvalidOperationException($"parent graph of task {peer.Task.Digest} has a cycle through {peer.Host.Id}");
+            }
+
+            var parent = _stack[^1];
+            _stack.RemoveAt(_stack.Count - 1);
+            for (var i = 0; i < parent.ChildCount; i++)
+            {
+                var child = parent.ChildAt(i);
+                if (child.Depth <= parent.Depth)
+                {
+                    child.Depth = parent.Depth + 1;
+                    _stack.Add(child);
                 }
             }
         }
