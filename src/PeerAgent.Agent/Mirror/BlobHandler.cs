@@ -43,7 +43,7 @@ internal sealed class BlobHandler
 
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
-        var authorization = request.Headers.Authorization.Count > 0 ? request.Headers.Authorization.ToString() : null;
+        var authorization = ClientCredentials.From(request);
         var range = request.Headers.Range.Count > 0 ? request.Headers.Range.ToString() : null;
 
         if (_store.TryOpenRead(digest, out var cached))

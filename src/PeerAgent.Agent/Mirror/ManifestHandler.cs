@@ -49,7 +49,7 @@ internal sealed class ManifestHandler
             return "bad_request";
         }
 
-        var authorization = context.Request.Headers.Authorization.Count > 0 ? context.Request.Headers.Authorization.ToString() : null;
+        var authorization = ClientCredentials.From(context.Request);
         if (digest is { } wanted)
         {
             var cached = await _cache.TryGetAsync(wanted, cancellationToken);
