@@ -1,3 +1,4 @@
+using PeerAgent.Core.Hosting;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using PeerAgent.Agent.Upstreams;

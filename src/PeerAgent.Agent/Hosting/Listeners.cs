@@ -1,3 +1,4 @@
+using PeerAgent.Core.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;

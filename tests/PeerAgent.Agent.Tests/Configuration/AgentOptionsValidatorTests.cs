@@ -1,3 +1,4 @@
+using PeerAgent.Core.Hosting;
 using PeerAgent.Agent.Configuration;
 
 namespace PeerAgent.Agent.Tests.Configuration;

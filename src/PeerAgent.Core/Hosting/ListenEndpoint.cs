@@ -2,10 +2,10 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 
-namespace PeerAgent.Agent.Configuration;
+namespace PeerAgent.Core.Hosting;
 
 /// <summary>A parsed <c>http://host:port</c> listen URL; a null address means every interface.</summary>
-internal readonly record struct ListenEndpoint(IPAddress? Address, int Port)
+public readonly record struct ListenEndpoint(IPAddress? Address, int Port)
 {
     public bool IsLoopback => Address is not null && IPAddress.IsLoopback(Address);
 
