@@ -1,7 +1,7 @@
-using PeerAgent.Core.Hosting;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using PeerAgent.Agent.Upstreams;
+using PeerAgent.Core.Hosting;
 
 namespace PeerAgent.Agent.Configuration;
 

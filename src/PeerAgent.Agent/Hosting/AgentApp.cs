@@ -1,12 +1,15 @@
-using PeerAgent.Core.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PeerAgent.Agent.Configuration;
 using PeerAgent.Agent.Mirror;
 using PeerAgent.Agent.Observability;
+using PeerAgent.Agent.Peers;
+using PeerAgent.Agent.Swarm;
+using PeerAgent.Core.Hosting;
 using PeerAgent.Core.Storage;
 using Prometheus;
 
@@ -31,11 +34,20 @@ internal static class AgentApp
 
         MirrorOptions mirror;
         MetricsOptions metrics;
+        PeerOptions peer;
+        NodeOptions node;
+        SchedulerClientOptions scheduler;
         try
         {
             var bound = AgentOptionsValidator.Bind(builder.Configuration);
-            errors = AgentOptionsValidator.Validate(bound.Item1, bound.Item2, bound.Item3, bound.Item4, bound.Item5);
+            var all = new List<string>(AgentOptionsValidator.Validate(bound.Item1, bound.Item2, bound.Item3, bound.Item4, bound.Item5));
             (mirror, metrics) = (bound.Item1, bound.Item2);
+            peer = builder.Configuration.GetSection(PeerOptions.Section).Get<PeerOptions>() ?? new();
+            node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new();
+            scheduler = builder.Configuration.GetSection(SchedulerClientOptions.Section).Get<SchedulerClientOptions>() ?? new();
+            all.AddRange(peer.Validate());
+            all.AddRange(scheduler.Validate());
+            errors = all;
         }
         catch (InvalidOperationException ex)
         {
@@ -51,18 +63,27 @@ internal static class AgentApp
 
         ListenEndpoint.TryParse(mirror.ListenUrl, out _, out var mirrorEndpoint);
         ListenEndpoint.TryParse(metrics.ListenUrl, out _, out var operationsEndpoint);
+        ListenEndpoint.TryParse(peer.ListenUrl, out _, out var peerEndpoint);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             Listeners.Listen(kestrel, mirrorEndpoint, Listeners.Mirror);
             Listeners.Listen(kestrel, operationsEndpoint, Listeners.Operations);
+            Listeners.Listen(kestrel, peerEndpoint, Listeners.Peer, HttpProtocols.Http2);
         });
 
-        builder.Services.AddPeerAgentStore(builder.Configuration).AddPeerAgentMirror(builder.Configuration);
+        builder.Services
+            .AddPeerAgentStore(builder.Configuration)
+            .AddPeerAgentMirror(builder.Configuration)
+            .AddPeerAgentSwarm(peer, node, scheduler);
         var app = builder.Build();
         MapOperations(app);
         var endpoint = app.Services.GetRequiredService<MirrorEndpoint>();
         app.MapWhen(context => Listeners.Is(context, Listeners.Mirror), branch => branch.Run(endpoint.HandleAsync));
+
+        // gRPC endpoints: the mirror and operations branches above end every request of theirs, so only
+        // requests on the peer listener get this far.
+        app.MapPeerService();
         return app;
     }
 

@@ -1,9 +1,9 @@
-using PeerAgent.Core.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PeerAgent.Agent.Configuration;
+using PeerAgent.Core.Hosting;
 
 namespace PeerAgent.Agent.Hosting;
 
@@ -15,16 +15,22 @@ internal static class Listeners
 {
     public const string Mirror = "mirror";
     public const string Operations = "operations";
+    public const string Peer = "peer";
 
     private const string Key = "peeragent.listener";
 
-    public static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, string name)
+    public static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, string name, HttpProtocols protocols = HttpProtocols.Http1AndHttp2)
     {
-        void Configure(ListenOptions listen) => listen.Use(next => connection =>
+        void Configure(ListenOptions listen)
         {
-            connection.Items[Key] = name;
-            return next(connection);
-        });
+            // Without TLS, Http2 alone means prior-knowledge h2c, which is what gRPC clients speak.
+            listen.Protocols = protocols;
+            listen.Use(next => connection =>
+            {
+                connection.Items[Key] = name;
+                return next(connection);
+            });
+        }
 
         if (endpoint.Address is null)
         {

@@ -1,7 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
 using PeerAgent.Agent.Observability;
-using PeerAgent.Agent.Upstreams;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Storage;
 
@@ -119,83 +118,18 @@ internal sealed class BlobDownload
         }
     }
 
-    /// <summary>Writes the upstream body into the store, resuming by Range after a broken connection.</summary>
-    public async Task RunAsync(
-        HttpResponseMessage firstResponse,
-        Func<long, CancellationToken, Task<HttpResponseMessage>> resumeFrom,
-        int maxResumes,
-        TimeSpan idleTimeout,
-        ILogger logger,
-        CancellationToken stopping)
+    /// <summary>
+    /// Runs the writer side: <paramref name="fill"/> stores every piece (from the origin, from peers, or both),
+    /// then the whole-blob digest is verified and the blob committed. Readers learn of progress through
+    /// <see cref="Progress"/> and <see cref="PieceStored"/>; a failure anywhere fails every reader.
+    /// </summary>
+    /// <param name="beforeRelease">Runs after the outcome is known and before the writer lets go of the partial file.</param>
+    public async Task RunAsync(Func<PartialBlob, CancellationToken, Task> fill, ILogger logger, CancellationToken stopping, Action<PartialBlob>? beforeRelease = null)
     {
         var partial = _partial!;
-        var layout = partial.Layout;
-        var response = firstResponse;
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
-        var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var resumes = 0;
         try
         {
-            var piece = 0;
-            var stream = await response.Content.ReadAsStreamAsync(stopping);
-            long streamPosition = 0; // blob offset of the next byte the current stream yields
-            while (piece < layout.PieceCount)
-            {
-                var pieceStart = layout.OffsetOf(piece);
-                var pieceLength = layout.LengthOf(piece);
-                try
-                {
-                    await SkipAsync(stream, pieceStart - streamPosition, buffer, idle, idleTimeout);
-                    streamPosition = pieceStart;
-                    if (partial.HasPiece(piece))
-                    {
-                        // Verified by an earlier run; the stream still carries its bytes.
-                        await SkipAsync(stream, pieceLength, buffer, idle, idleTimeout);
-                        streamPosition += pieceLength;
-                    }
-                    else
-                    {
-                        var writer = partial.BeginPiece(piece);
-                        while (writer.Written < pieceLength)
-                        {
-                            var want = Math.Min(buffer.Length, pieceLength - writer.Written);
-                            idle.CancelAfter(idleTimeout);
-                            var read = await stream.ReadAsync(buffer.AsMemory(0, want), idle.Token);
-                            if (read == 0)
-                            {
-                                throw new IOException($"upstream body ended at {pieceStart + writer.Written} of {Length}");
-                            }
-
-                            AgentMetrics.UpstreamBlobBytes.Inc(read);
-                            await writer.WriteAsync(buffer.AsMemory(0, read), stopping);
-                            streamPosition += read;
-                            Advance(pieceStart + writer.Written);
-                        }
-
-                        await writer.CompleteAsync(null, stopping);
-                    }
-
-                    Advance(pieceStart + pieceLength);
-                    piece++;
-                }
-                catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException
-                                           && !stopping.IsCancellationRequested && resumes < maxResumes)
-                {
-                    resumes++;
-                    if (idle.IsCancellationRequested)
-                    {
-                        idle.Dispose();
-                        idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-                    }
-
-                    MirrorLog.ResumingBlob(logger, Digest.ToString(), pieceStart, resumes, ex.Message);
-                    response.Dispose();
-                    response = await resumeFrom(pieceStart, stopping);
-                    stream = await response.Content.ReadAsStreamAsync(stopping);
-                    streamPosition = response.StatusCode == System.Net.HttpStatusCode.PartialContent ? pieceStart : 0;
-                }
-            }
-
+            await fill(partial, stopping);
             await partial.CommitAsync(stopping);
             _finished.TrySetResult();
         }
@@ -216,27 +150,21 @@ internal sealed class BlobDownload
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            response.Dispose();
-            idle.Dispose();
             Pulse();
+            beforeRelease?.Invoke(partial);
             Release();
         }
     }
 
-    private static async Task SkipAsync(Stream stream, long count, byte[] buffer, CancellationTokenSource idle, TimeSpan idleTimeout)
-    {
-        while (count > 0)
-        {
-            idle.CancelAfter(idleTimeout);
-            var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), idle.Token);
-            if (read == 0)
-            {
-                throw new IOException("upstream body ended early");
-            }
+    /// <summary>The first <paramref name="available"/> bytes are written (stored pieces, or the start of the next one).</summary>
+    internal void Progress(long available) => Advance(available);
 
-            AgentMetrics.UpstreamBlobBytes.Inc(read);
-            count -= read;
+    /// <summary>A piece became present: readers may go up to the end of the present prefix.</summary>
+    internal void PieceStored()
+    {
+        if (_partial is { } partial)
+        {
+            Advance(ContiguousPrefix(partial));
         }
     }
 

@@ -1,11 +1,15 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Configuration;
 using PeerAgent.Agent.Observability;
+using PeerAgent.Agent.Peers;
+using PeerAgent.Agent.Swarm;
 using PeerAgent.Agent.Upstreams;
 using PeerAgent.Core.Oci;
+using PeerAgent.Core.Pieces;
 using PeerAgent.Core.Storage;
 
 namespace PeerAgent.Agent.Mirror;
@@ -30,23 +34,49 @@ internal abstract record BlobFetch
 }
 
 /// <summary>
-/// Coalesces concurrent misses of one blob into one upstream transfer: the first request starts it, later
-/// ones wait for its headers and then read from the same download.
+/// Coalesces concurrent misses of one blob into one transfer: the first request starts it, later ones wait for
+/// it to start and then read from the same download. The transfer is a swarm download (<see cref="SwarmDownload"/>):
+/// a HEAD with the client's credentials authorises it and gives the length, then the scheduler decides whether
+/// the pieces come from peers or from the origin.
 /// </summary>
 internal sealed class BlobDownloads
 {
     private const int MaxStartAttempts = 3;
+    private const int MaxDistrusted = 1024;
+
+    /// <summary>After a blob assembled from peers failed its digest, peers are skipped for it this long.</summary>
+    internal static readonly TimeSpan DistrustDuration = TimeSpan.FromMinutes(10);
 
     private readonly Dictionary<Digest, TaskCompletionSource<BlobDownload?>> _inFlight = [];
+    private readonly Dictionary<Digest, long> _distrusted = [];
     private readonly ContentStore _store;
     private readonly UpstreamOptions _options;
+    private readonly SchedulerConnection _scheduler;
+    private readonly PeerClients _peers;
+    private readonly PeerTasks _tasks;
+    private readonly PeerOptions _peerOptions;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
 
-    public BlobDownloads(ContentStore store, IOptions<UpstreamOptions> options, ILogger<BlobDownloads> logger, IHostApplicationLifetime lifetime)
+    public BlobDownloads(
+        ContentStore store,
+        IOptions<UpstreamOptions> options,
+        SchedulerConnection scheduler,
+        PeerClients peers,
+        PeerTasks tasks,
+        PeerOptions peerOptions,
+        TimeProvider time,
+        ILogger<BlobDownloads> logger,
+        IHostApplicationLifetime lifetime)
     {
         _store = store;
         _options = options.Value;
+        _scheduler = scheduler;
+        _peers = peers;
+        _tasks = tasks;
+        _peerOptions = peerOptions;
+        _time = time;
         _logger = logger;
         _stopping = lifetime.ApplicationStopping;
     }
@@ -103,32 +133,57 @@ internal sealed class BlobDownloads
         BlobDownload? download = null;
         try
         {
-            var request = BlobRequest(target, digest, authorization, range: null);
-            var response = await target.Registry.SendAsync(request, cancellationToken);
-            if (response.StatusCode != HttpStatusCode.OK || response.Content.Headers.ContentLength is not { } length || slot is null)
+            if (slot is null)
             {
-                return new BlobFetch.Upstream(response);
+                // Joining failed repeatedly: this request streams the upstream body through on its own.
+                return new BlobFetch.Upstream(await target.Registry.SendAsync(BlobRequest(target, digest, authorization, range: null), cancellationToken));
+            }
+
+            // HEAD with the client's own credentials: the upstream authorises this request (for pieces from
+            // peers too) and tells the length, without the origin sending a byte of the body.
+            long? length;
+            using (var head = await target.Registry.SendAsync(
+                       new UpstreamRequest(HttpMethod.Head, target.Repository, $"/v2/{target.Repository}/blobs/{digest}") { Authorization = authorization },
+                       cancellationToken))
+            {
+                length = head.StatusCode == HttpStatusCode.OK ? head.Content.Headers.ContentLength : null;
+            }
+
+            HttpResponseMessage? response = null;
+            if (length is null)
+            {
+                // Refused, or no length: the GET's own answer (with its error body) goes back to the client,
+                // and a 200 with a length is stored straight from that body.
+                response = await target.Registry.SendAsync(BlobRequest(target, digest, authorization, range: null), cancellationToken);
+                if (response.StatusCode != HttpStatusCode.OK || response.Content.Headers.ContentLength is not { } got)
+                {
+                    return new BlobFetch.Upstream(response);
+                }
+
+                length = got;
             }
 
             PartialBlob partial;
             try
             {
-                partial = _store.OpenPartial(digest, length);
+                partial = _store.OpenPartial(digest, length.Value);
             }
             catch (StoreFullException ex)
             {
                 MirrorLog.StoreFull(_logger, digest.ToString(), ex.Message);
-                return new BlobFetch.Upstream(response);
+                return new BlobFetch.Upstream(response ?? await target.Registry.SendAsync(BlobRequest(target, digest, authorization, range: null), cancellationToken));
             }
             catch (InvalidOperationException) when (_store.Contains(digest))
             {
-                response.Dispose();
+                response?.Dispose();
                 return new BlobFetch.Cached();
             }
 
-            download = new BlobDownload(digest, length, partial);
+            download = new BlobDownload(digest, length.Value, partial);
             var lease = download.TryLease()!; // before the writer runs, so even a tiny blob cannot finish without us
-            _ = RunAsync(download, response, target, authorization, slot);
+            _ = response is null
+                ? RunSwarmAsync(download, partial, target, authorization, slot)
+                : RunFromResponseAsync(download, partial, response, target, authorization, slot);
             return new BlobFetch.Started(lease);
         }
         finally
@@ -144,18 +199,73 @@ internal sealed class BlobDownloads
         }
     }
 
-    private async Task RunAsync(BlobDownload download, HttpResponseMessage response, UpstreamTarget target, string? authorization, TaskCompletionSource<BlobDownload?> slot)
+    /// <summary>The swarm path: ask the scheduler, then fill from peers and/or the origin; report the outcome.</summary>
+    private async Task RunSwarmAsync(BlobDownload download, PartialBlob partial, UpstreamTarget target, string? authorization, TaskCompletionSource<BlobDownload?> slot)
+    {
+        AnnounceSession? session = null;
+        try
+        {
+            await Task.Yield(); // leave the request's thread before the transfer
+            var registration = _tasks.Register(partial);
+            var reason = "no_scheduler";
+            if (IsDistrusted(download.Digest))
+            {
+                reason = "distrusted";
+            }
+            else
+            {
+                session = await _scheduler.TryOpenAsync(download.Digest, download.Length, PresentBitmap(partial), _stopping);
+            }
+
+            var swarm = new SwarmDownload(
+                download, partial, OriginOpener(target, download.Digest, authorization), _peers, _tasks, _peerOptions,
+                _scheduler.Host.HostId, _options.MaxRetries, _options.BodyIdleTimeout, _time, _logger);
+            Digest[]? pieceDigests = null;
+            await download.RunAsync((_, token) => swarm.FillAsync(session, reason, token), _logger, _stopping, written =>
+            {
+                if (written.IsCommitted)
+                {
+                    pieceDigests = new Digest[written.Layout.PieceCount];
+                    for (var i = 0; i < pieceDigests.Length; i++)
+                    {
+                        pieceDigests[i] = written.GetPieceDigest(i);
+                    }
+                }
+
+                registration.Dispose(); // before the partial closes; keeps the piece digests of a committed blob
+            });
+
+            if (session is not null)
+            {
+                await (pieceDigests is not null ? session.FinishAsync(pieceDigests) : session.FailAsync("the download failed or did not verify"));
+            }
+
+            if (pieceDigests is null && swarm.UsedPeers && download.Finished.Exception?.InnerException is DigestMismatchException)
+            {
+                Distrust(download.Digest);
+            }
+        }
+        finally
+        {
+            if (session is not null)
+            {
+                await session.DisposeAsync();
+            }
+
+            Forget(download.Digest, slot);
+        }
+    }
+
+    /// <summary>The upstream's GET already answered (its HEAD did not): store that body as it comes.</summary>
+    private async Task RunFromResponseAsync(BlobDownload download, PartialBlob partial, HttpResponseMessage response, UpstreamTarget target, string? authorization, TaskCompletionSource<BlobDownload?> slot)
     {
         try
         {
-            await Task.Yield(); // leave the request's thread before the transfer loop
-            await download.RunAsync(
-                response,
-                (offset, token) => ResumeAsync(target, download.Digest, authorization, offset, token),
-                _options.MaxRetries,
-                _options.BodyIdleTimeout,
-                _logger,
-                _stopping);
+            await Task.Yield();
+            var origin = new OriginFetch(
+                download, partial, new PieceClaims(partial.Layout.PieceCount), OriginOpener(target, download.Digest, authorization),
+                (_, _) => download.PieceStored(), new AsyncPulse(), _options.MaxRetries, _options.BodyIdleTimeout, _time, _logger);
+            await download.RunAsync((_, token) => origin.RunAsync(0, partial.Layout.PieceCount, response, token), _logger, _stopping);
         }
         finally
         {
@@ -163,16 +273,60 @@ internal sealed class BlobDownloads
         }
     }
 
-    private static async Task<HttpResponseMessage> ResumeAsync(UpstreamTarget target, Digest digest, string? authorization, long offset, CancellationToken cancellationToken)
-    {
-        var response = await target.Registry.SendAsync(BlobRequest(target, digest, authorization, $"bytes={offset}-"), cancellationToken);
-        if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.PartialContent)
+    private static OriginRangeOpener OriginOpener(UpstreamTarget target, Digest digest, string? authorization) =>
+        async (first, last, token) =>
         {
-            return response;
+            var range = string.Create(CultureInfo.InvariantCulture, $"bytes={first}-{last}");
+            var response = await target.Registry.SendAsync(BlobRequest(target, digest, authorization, range), token);
+            if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.PartialContent)
+            {
+                return response;
+            }
+
+            response.Dispose();
+            throw new IOException($"reading {range} got {(int)response.StatusCode} from {target.Registry.Host}");
+        };
+
+    private static byte[] PresentBitmap(PartialBlob partial)
+    {
+        var bitmap = new PieceBitmap(partial.Layout.PieceCount);
+        for (var i = 0; i < bitmap.Count; i++)
+        {
+            if (partial.HasPiece(i))
+            {
+                bitmap.Set(i);
+            }
         }
 
-        response.Dispose();
-        throw new IOException($"resuming at {offset} got {(int)response.StatusCode} from {target.Registry.Host}");
+        return bitmap.ToBytes();
+    }
+
+    private bool IsDistrusted(Digest digest)
+    {
+        lock (_distrusted)
+        {
+            if (_distrusted.TryGetValue(digest, out var since) && _time.GetElapsedTime(since) < DistrustDuration)
+            {
+                return true;
+            }
+
+            _distrusted.Remove(digest);
+            return false;
+        }
+    }
+
+    private void Distrust(Digest digest)
+    {
+        SwarmLog.SwarmBlobMismatch(_logger, digest.ToString(), DistrustDuration);
+        lock (_distrusted)
+        {
+            if (_distrusted.Count >= MaxDistrusted)
+            {
+                _distrusted.Clear();
+            }
+
+            _distrusted[digest] = _time.GetTimestamp();
+        }
     }
 
     private static UpstreamRequest BlobRequest(UpstreamTarget target, Digest digest, string? authorization, string? range) =>

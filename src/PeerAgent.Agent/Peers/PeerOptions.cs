@@ -1,9 +1,8 @@
 using PeerAgent.Core.Hosting;
-using PeerAgent.Agent.Configuration;
 
 namespace PeerAgent.Agent.Peers;
 
-/// <summary>The peer piece service (section <c>Peer</c>); not bound into the agent's configuration yet.</summary>
+/// <summary>The peer piece service and the piece downloader (section <c>Peer</c>).</summary>
 internal sealed class PeerOptions
 {
     public const string Section = "Peer";
@@ -19,6 +18,21 @@ internal sealed class PeerOptions
 
     /// <summary>Where the peer gRPC service listens (the node address in a cluster).</summary>
     public string ListenUrl { get; set; } = "http://0.0.0.0:65002";
+
+    /// <summary>
+    /// How other agents reach this one, e.g. <c>http://10.0.0.7:65002</c>. Empty: <see cref="ListenUrl"/> when it names
+    /// an address, else the node's first non-loopback IPv4 address (the chart sets it from the pod's host IP).
+    /// </summary>
+    public string AdvertiseUrl { get; set; } = "";
+
+    /// <summary>Pieces downloaded from parents at once, per blob.</summary>
+    public int MaxPiecesInFlight { get; set; } = 4;
+
+    /// <summary>A piece from a parent that takes longer than this is cancelled and fetched elsewhere (the parent is slow).</summary>
+    public TimeSpan PieceTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>No piece from peers for this long while not reading the origin: fetch the rest from the origin.</summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Bytes of piece data per DownloadPiece message.</summary>
     public int ChunkBytes { get; set; } = 1024 * 1024;
@@ -39,6 +53,28 @@ internal sealed class PeerOptions
         if (!ListenEndpoint.TryParse(ListenUrl, out var error, out _))
         {
             errors.Add($"{Section}:ListenUrl {error}.");
+        }
+
+        if (!string.IsNullOrEmpty(AdvertiseUrl)
+            && (!Uri.TryCreate(AdvertiseUrl, UriKind.Absolute, out var advertise) || advertise.Scheme != Uri.UriSchemeHttp
+                || advertise.Port <= 0 || advertise.AbsolutePath != "/"))
+        {
+            errors.Add($"{Section}:AdvertiseUrl '{AdvertiseUrl}' is not an http://host:port URL.");
+        }
+
+        if (MaxPiecesInFlight is < 1 or > 64)
+        {
+            errors.Add($"{Section}:MaxPiecesInFlight must be in [1, 64], not {MaxPiecesInFlight}.");
+        }
+
+        if (PieceTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:PieceTimeout must be positive, not {PieceTimeout}.");
+        }
+
+        if (StallTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:StallTimeout must be positive, not {StallTimeout}.");
         }
 
         if (ChunkBytes is < MinChunkBytes or > MaxChunkBytes)

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace PeerAgent.Agent.Peers;
 
-/// <summary>Registers the peer gRPC service; the agent's host does not call this yet (the listener is wired later).</summary>
+/// <summary>Registers the peer gRPC service (served on the agent's peer listener).</summary>
 internal static class PeerServiceCollectionExtensions
 {
     public static IServiceCollection AddPeerService(this IServiceCollection services, PeerOptions options)

@@ -1,5 +1,5 @@
-using PeerAgent.Core.Hosting;
 using PeerAgent.Agent.Configuration;
+using PeerAgent.Core.Hosting;
 
 namespace PeerAgent.Agent.Tests.Configuration;
 

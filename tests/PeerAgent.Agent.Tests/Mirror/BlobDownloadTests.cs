@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerAgent.Agent.Mirror;
+using PeerAgent.Agent.Swarm;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Storage;
 
@@ -87,11 +88,23 @@ public sealed class BlobDownloadTests : IAsyncLifetime
         return (download, download.TryLease()!);
     }
 
+    /// <summary>Runs the writer over <paramref name="body"/> as the origin's whole-blob 200 response.</summary>
     private static Task RunAsync(BlobDownload download, byte[] body) => download.RunAsync(
-        new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(body) },
-        (_, _) => throw new InvalidOperationException("no resume expected"),
-        maxResumes: 0,
-        idleTimeout: TimeSpan.FromSeconds(30),
+        (partial, token) =>
+        {
+            var origin = new OriginFetch(
+                download,
+                partial,
+                new PieceClaims(partial.Layout.PieceCount),
+                (_, _, _) => throw new InvalidOperationException("no resume expected"),
+                (_, _) => download.PieceStored(),
+                new AsyncPulse(),
+                maxResumes: 0,
+                idleTimeout: TimeSpan.FromSeconds(30),
+                TimeProvider.System,
+                NullLogger.Instance);
+            return origin.RunAsync(0, partial.Layout.PieceCount, new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(body) }, token);
+        },
         NullLogger.Instance,
         CancellationToken.None);
 }

@@ -1,0 +1,193 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using PeerAgent.Agent.Peers;
+using PeerAgent.Core.Hosting;
+using PeerAgent.Core.Oci;
+using PeerAgent.Protocol.V1;
+
+namespace PeerAgent.Agent.Swarm;
+
+/// <summary>
+/// The agent's side of the scheduler: one HTTP/2 channel, this host's identity, heartbeats, and an Announce
+/// stream per download. Any failure makes downloads skip the scheduler for a while (straight to the origin):
+/// a pull never fails because the scheduler is down.
+/// </summary>
+internal sealed class SchedulerConnection : IDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly Scheduler.SchedulerClient _client;
+    private readonly SchedulerClientOptions _options;
+    private readonly PeerUploadLimits _uploads;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private long _skipUntilTicks;
+
+    public SchedulerConnection(
+        SchedulerClientOptions options,
+        PeerOptions peer,
+        NodeOptions node,
+        PeerUploadLimits uploads,
+        TimeProvider time,
+        ILogger<SchedulerConnection> logger)
+    {
+        _options = options;
+        _uploads = uploads;
+        _time = time;
+        _logger = logger;
+        Address = new Uri(options.IsEmbedded ? EmbeddedAddress(peer.ListenUrl) : options.Address);
+        var advertise = AdvertiseUrl(peer);
+        Host = new HostInfo
+        {
+            HostId = $"{node.ResolvedName}/{new Uri(advertise).Authority}",
+            NodeName = node.ResolvedName,
+            Zone = node.Zone,
+            Region = node.Region,
+            PeerAddress = advertise,
+            UploadCapacity = peer.MaxConcurrentUploads,
+        };
+        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                UseProxy = false,
+                EnableMultipleHttp2Connections = true,
+                ConnectTimeout = options.ConnectTimeout,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            },
+            DisposeHttpClient = true,
+        });
+        _client = new Scheduler.SchedulerClient(_channel);
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>This agent as the scheduler knows it.</summary>
+    public HostInfo Host { get; }
+
+    /// <summary>The scheduler id from the last heartbeat; a change means it restarted and forgot everything.</summary>
+    public string? SchedulerId { get; private set; }
+
+    /// <summary>
+    /// Opens the Announce stream for one download and returns it with the scheduler's first decision, or null
+    /// when the scheduler is unreachable, slow or refuses (the caller then fetches from the origin).
+    /// </summary>
+    public async Task<AnnounceSession?> TryOpenAsync(Digest task, long length, byte[] bitmap, CancellationToken cancellationToken)
+    {
+        if (_time.GetUtcNow().UtcTicks < Interlocked.Read(ref _skipUntilTicks))
+        {
+            SwarmMetrics.SchedulerSkipped.Inc();
+            return null;
+        }
+
+        var streamCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        AsyncDuplexStreamingCall<AnnounceRequest, AnnounceResponse>? call = null;
+        try
+        {
+            call = _client.Announce(cancellationToken: streamCts.Token);
+            using var first = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            first.CancelAfter(_options.ConnectTimeout);
+            await call.RequestStream.WriteAsync(new AnnounceRequest
+            {
+                Register = new RegisterPeer { Host = Host, TaskDigest = task.ToString(), ContentLength = length, Bitmap = ByteString.CopyFrom(bitmap) },
+            }, first.Token);
+            if (!await call.ResponseStream.MoveNext(first.Token))
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, "the scheduler closed the stream without a decision"));
+            }
+
+            return new AnnounceSession(call, streamCts, call.ResponseStream.Current, task, _logger);
+        }
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            call?.Dispose();
+            streamCts.Dispose();
+            Failed(ex);
+            return null;
+        }
+        catch
+        {
+            call?.Dispose();
+            streamCts.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One heartbeat; false when the scheduler could not be reached.</summary>
+    public async Task<bool> HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        var stats = _uploads.Slots.GetStatistics();
+        var inFlight = stats is null ? 0 : (int)Math.Max(0, Host.UploadCapacity - stats.CurrentAvailablePermits);
+        try
+        {
+            var response = await _client.HeartbeatAsync(
+                new HeartbeatRequest { Host = Host, CurrentUploads = inFlight },
+                deadline: _time.GetUtcNow().UtcDateTime + _options.ConnectTimeout,
+                cancellationToken: cancellationToken);
+            if (SchedulerId != response.SchedulerId)
+            {
+                SwarmLog.SchedulerConnected(_logger, Address.ToString(), response.SchedulerId);
+                SchedulerId = response.SchedulerId;
+            }
+
+            return true;
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Failed(ex);
+            return false;
+        }
+    }
+
+    public void Dispose() => _channel.Dispose();
+
+    private void Failed(Exception ex)
+    {
+        var until = _time.GetUtcNow() + _options.RetryAfterFailure;
+        var previous = Interlocked.Exchange(ref _skipUntilTicks, until.UtcTicks);
+        SwarmMetrics.SchedulerFailures.Inc();
+        if (previous < _time.GetUtcNow().UtcTicks)
+        {
+            // Once per outage window, not once per blob.
+            SwarmLog.SchedulerUnavailable(_logger, Address.ToString(), ex.GetType().Name, ex.Message, _options.RetryAfterFailure);
+        }
+    }
+
+    /// <summary>The embedded scheduler is served on the agent's own peer listener; reach it over loopback.</summary>
+    internal static string EmbeddedAddress(string peerListenUrl)
+    {
+        ListenEndpoint.TryParse(peerListenUrl, out _, out var endpoint);
+        var address = endpoint.Address is null || endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
+            : endpoint.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback
+            : endpoint.Address;
+        return new UriBuilder(Uri.UriSchemeHttp, address.ToString(), endpoint.Port).Uri.ToString().TrimEnd('/');
+    }
+
+    /// <summary>Peer:AdvertiseUrl, else the listen URL when it names an address, else the first non-loopback IPv4 address.</summary>
+    internal static string AdvertiseUrl(PeerOptions peer)
+    {
+        if (!string.IsNullOrWhiteSpace(peer.AdvertiseUrl))
+        {
+            return peer.AdvertiseUrl.TrimEnd('/');
+        }
+
+        ListenEndpoint.TryParse(peer.ListenUrl, out _, out var endpoint);
+        var address = endpoint.Address;
+        if (address is null || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+        {
+            address = NetworkInterface.GetAllNetworkInterfaces()
+                .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+                .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+                .Select(a => a.Address)
+                .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+                ?? IPAddress.Loopback;
+        }
+
+        return new UriBuilder(Uri.UriSchemeHttp, address.ToString(), endpoint.Port).Uri.ToString().TrimEnd('/');
+    }
+}

@@ -1,0 +1,66 @@
+namespace PeerAgent.Agent.Swarm;
+
+/// <summary>Where this agent runs (section <c>Node</c>); the scheduler prefers parents on the same node, zone, region.</summary>
+internal sealed class NodeOptions
+{
+    public const string Section = "Node";
+
+    /// <summary>Kubernetes node name (the chart sets it from spec.nodeName). Empty: the machine's host name.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>The node's <c>topology.kubernetes.io/zone</c> label; empty when unknown.</summary>
+    public string Zone { get; set; } = "";
+
+    /// <summary>The node's <c>topology.kubernetes.io/region</c> label; empty when unknown.</summary>
+    public string Region { get; set; } = "";
+
+    public string ResolvedName => string.IsNullOrWhiteSpace(Name) ? Environment.MachineName : Name;
+}
+
+/// <summary>How the agent reaches the scheduler (section <c>Scheduler</c>).</summary>
+/// <remarks>
+/// The same section also carries the embedded scheduler's own options (FanOutLimit, BackToSourceQuota, ...),
+/// used only when <see cref="Address"/> is empty.
+/// </remarks>
+internal sealed class SchedulerClientOptions
+{
+    public const string Section = "Scheduler";
+
+    /// <summary>The scheduler's gRPC address, e.g. <c>http://peeragent-scheduler:65004</c>. Empty: run it in-process.</summary>
+    public string Address { get; set; } = "";
+
+    /// <summary>Longest wait for the scheduler's first answer on a download; past it the blob comes from the origin.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>After the scheduler failed, downloads skip it (straight to the origin) for this long.</summary>
+    public TimeSpan RetryAfterFailure { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the agent heartbeats; keep it well under the scheduler's HostExpiry (10 s by default).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    public bool IsEmbedded => string.IsNullOrWhiteSpace(Address);
+
+    /// <summary>Every problem at once, each naming its key and the bad value.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!IsEmbedded
+            && (!Uri.TryCreate(Address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
+        {
+            errors.Add($"{Section}:Address '{Address}' is not an http(s)://host:port URL.");
+        }
+
+        Positive(ConnectTimeout, nameof(ConnectTimeout), errors);
+        Positive(RetryAfterFailure, nameof(RetryAfterFailure), errors);
+        Positive(HeartbeatInterval, nameof(HeartbeatInterval), errors);
+        return errors;
+    }
+
+    private static void Positive(TimeSpan value, string name, List<string> errors)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:{name} must be positive, not {value}.");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using PeerAgent.Agent.Peers;
+
+namespace PeerAgent.Agent.Swarm;
+
+/// <summary>Registers the swarm downloader's parts: the scheduler connection, heartbeats and the parent client pool.</summary>
+internal static class SwarmServiceCollectionExtensions
+{
+    public static IServiceCollection AddPeerAgentSwarm(this IServiceCollection services, PeerOptions peer, NodeOptions node, SchedulerClientOptions scheduler)
+    {
+        services.AddPeerService(peer);
+        services.TryAddSingleton(node);
+        services.TryAddSingleton(scheduler);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<SchedulerConnection>();
+        services.TryAddSingleton<PeerClients>();
+        services.AddHostedService<SchedulerHeartbeats>();
+        return services;
+    }
+}
