@@ -11,6 +11,8 @@ using PeerAgent.Agent.Peers;
 using PeerAgent.Agent.Swarm;
 using PeerAgent.Core.Hosting;
 using PeerAgent.Core.Storage;
+using PeerAgent.Scheduler.Hosting;
+using PeerAgent.Scheduler.Scheduling;
 using Prometheus;
 
 namespace PeerAgent.Agent.Hosting;
@@ -37,6 +39,7 @@ internal static class AgentApp
         PeerOptions peer;
         NodeOptions node;
         SchedulerClientOptions scheduler;
+        SchedulerOptions? embedded = null;
         try
         {
             var bound = AgentOptionsValidator.Bind(builder.Configuration);
@@ -47,6 +50,12 @@ internal static class AgentApp
             scheduler = builder.Configuration.GetSection(SchedulerClientOptions.Section).Get<SchedulerClientOptions>() ?? new();
             all.AddRange(peer.Validate());
             all.AddRange(scheduler.Validate());
+            if (scheduler.IsEmbedded)
+            {
+                embedded = SchedulerConfiguration.Bind(builder.Configuration, out var schedulerErrors);
+                all.AddRange(schedulerErrors);
+            }
+
             errors = all;
         }
         catch (InvalidOperationException ex)
@@ -76,6 +85,12 @@ internal static class AgentApp
             .AddPeerAgentStore(builder.Configuration)
             .AddPeerAgentMirror(builder.Configuration)
             .AddPeerAgentSwarm(peer, node, scheduler);
+        if (embedded is not null)
+        {
+            // No scheduler configured: run one in-process, served on the peer listener (see SchedulerConnection).
+            builder.Services.AddPeerAgentScheduler(embedded);
+        }
+
         var app = builder.Build();
         MapOperations(app);
         var endpoint = app.Services.GetRequiredService<MirrorEndpoint>();
@@ -84,6 +99,11 @@ internal static class AgentApp
         // gRPC endpoints: the mirror and operations branches above end every request of theirs, so only
         // requests on the peer listener get this far.
         app.MapPeerService();
+        if (embedded is not null)
+        {
+            app.MapPeerAgentScheduler();
+        }
+
         return app;
     }
 

@@ -19,11 +19,11 @@ internal static class Listeners
 
     private const string Key = "peeragent.listener";
 
-    public static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, string name, HttpProtocols protocols = HttpProtocols.Http1AndHttp2)
+    public static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, string name, HttpProtocols protocols = HttpProtocols.Http1)
     {
         void Configure(ListenOptions listen)
         {
-            // Without TLS, Http2 alone means prior-knowledge h2c, which is what gRPC clients speak.
+            // Cleartext: HTTP/1.1 for the mirror and operations, prior-knowledge h2c (Http2 alone) for gRPC.
             listen.Protocols = protocols;
             listen.Use(next => connection =>
             {

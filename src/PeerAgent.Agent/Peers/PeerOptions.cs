@@ -31,7 +31,10 @@ internal sealed class PeerOptions
     /// <summary>A piece from a parent that takes longer than this is cancelled and fetched elsewhere (the parent is slow).</summary>
     public TimeSpan PieceTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>No piece from peers for this long while not reading the origin: fetch the rest from the origin.</summary>
+    /// <summary>
+    /// Nothing new for this long (no piece stored, none announced by a parent) while not reading the origin:
+    /// fetch the rest from the origin. A pull never waits on a stuck swarm for longer.
+    /// </summary>
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Bytes of piece data per DownloadPiece message.</summary>

@@ -20,7 +20,7 @@ namespace PeerAgent.Agent.Swarm;
 internal sealed class SchedulerConnection : IDisposable
 {
     private readonly GrpcChannel _channel;
-    private readonly Scheduler.SchedulerClient _client;
+    private readonly Protocol.V1.Scheduler.SchedulerClient _client;
     private readonly SchedulerClientOptions _options;
     private readonly PeerUploadLimits _uploads;
     private readonly TimeProvider _time;
@@ -62,7 +62,7 @@ internal sealed class SchedulerConnection : IDisposable
             },
             DisposeHttpClient = true,
         });
-        _client = new Scheduler.SchedulerClient(_channel);
+        _client = new Protocol.V1.Scheduler.SchedulerClient(_channel);
     }
 
     public Uri Address { get; }

@@ -339,6 +339,12 @@ internal sealed class SwarmDownload
                     }
                 }
 
+                if (message.Pieces.Count > 0)
+                {
+                    // The swarm moves (a parent gained pieces): not a stall, even if none reached us yet.
+                    Volatile.Write(ref _lastProgress, _time.GetTimestamp());
+                }
+
                 _changed.Pulse();
             }
         }
