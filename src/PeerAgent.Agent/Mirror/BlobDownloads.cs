@@ -53,6 +53,7 @@ internal sealed class BlobDownloads
     private readonly UpstreamOptions _options;
     private readonly SchedulerConnection _scheduler;
     private readonly PeerClients _peers;
+    private readonly RecentSeeds _seeds;
     private readonly PeerTasks _tasks;
     private readonly PeerOptions _peerOptions;
     private readonly TimeProvider _time;
@@ -64,6 +65,7 @@ internal sealed class BlobDownloads
         IOptions<UpstreamOptions> options,
         SchedulerConnection scheduler,
         PeerClients peers,
+        RecentSeeds seeds,
         PeerTasks tasks,
         PeerOptions peerOptions,
         TimeProvider time,
@@ -74,6 +76,7 @@ internal sealed class BlobDownloads
         _options = options.Value;
         _scheduler = scheduler;
         _peers = peers;
+        _seeds = seeds;
         _tasks = tasks;
         _peerOptions = peerOptions;
         _time = time;
@@ -234,6 +237,11 @@ internal sealed class BlobDownloads
 
                 registration.Dispose(); // before the partial closes; keeps the piece digests of a committed blob
             });
+
+            if (pieceDigests is not null)
+            {
+                _seeds.Add(download.Digest, download.Length);
+            }
 
             if (session is not null)
             {

@@ -12,6 +12,16 @@ using PeerAgent.Protocol.V1;
 
 namespace PeerAgent.Agent.Swarm;
 
+/// <summary>What a heartbeat found.</summary>
+internal enum HeartbeatResult
+{
+    Unreachable,
+    Same,
+
+    /// <summary>The scheduler answers with a new id: it restarted and knows nothing of this agent's blobs.</summary>
+    Restarted,
+}
+
 /// <summary>
 /// The agent's side of the scheduler: one HTTP/2 channel, this host's identity, heartbeats, and an Announce
 /// stream per download. Any failure makes downloads skip the scheduler for a while (straight to the origin):
@@ -118,8 +128,8 @@ internal sealed class SchedulerConnection : IDisposable
         }
     }
 
-    /// <summary>One heartbeat; false when the scheduler could not be reached.</summary>
-    public async Task<bool> HeartbeatAsync(CancellationToken cancellationToken)
+    /// <summary>One heartbeat. <see cref="HeartbeatResult.Restarted"/>: the scheduler lost its state and this agent should re-announce its seeds.</summary>
+    public async Task<HeartbeatResult> HeartbeatAsync(CancellationToken cancellationToken)
     {
         var stats = _uploads.Slots.GetStatistics();
         var inFlight = stats is null ? 0 : (int)Math.Max(0, Host.UploadCapacity - stats.CurrentAvailablePermits);
@@ -129,13 +139,41 @@ internal sealed class SchedulerConnection : IDisposable
                 new HeartbeatRequest { Host = Host, CurrentUploads = inFlight },
                 deadline: _time.GetUtcNow().UtcDateTime + _options.ConnectTimeout,
                 cancellationToken: cancellationToken);
-            if (SchedulerId != response.SchedulerId)
+            var previous = SchedulerId;
+            if (previous == response.SchedulerId)
             {
-                SwarmLog.SchedulerConnected(_logger, Address.ToString(), response.SchedulerId);
-                SchedulerId = response.SchedulerId;
+                return HeartbeatResult.Same;
             }
 
-            return true;
+            SwarmLog.SchedulerConnected(_logger, Address.ToString(), response.SchedulerId);
+            SchedulerId = response.SchedulerId;
+            return previous is null ? HeartbeatResult.Same : HeartbeatResult.Restarted;
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Failed(ex);
+            return HeartbeatResult.Unreachable;
+        }
+    }
+
+    /// <summary>Tells the scheduler this agent holds the whole verified blob, so children can use it as a parent.</summary>
+    public async Task<bool> AnnounceSeedAsync(Digest task, long length, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var call = _client.Announce(cancellationToken: cancellationToken);
+            await call.RequestStream.WriteAsync(new AnnounceRequest
+            {
+                Register = new RegisterPeer { Host = Host, TaskDigest = task.ToString(), ContentLength = length, Complete = true },
+            }, cancellationToken);
+            var answered = await call.ResponseStream.MoveNext(cancellationToken);
+            await call.RequestStream.CompleteAsync();
+            while (answered && await call.ResponseStream.MoveNext(cancellationToken))
+            {
+                // Drain until the scheduler ends the call, so closing is not taken for a broken stream.
+            }
+
+            return answered;
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -1,17 +1,52 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PeerAgent.Core.Storage;
 
 namespace PeerAgent.Agent.Swarm;
 
-/// <summary>Heartbeats the scheduler every <see cref="SchedulerClientOptions.HeartbeatInterval"/> so it keeps this host's peers.</summary>
-internal sealed class SchedulerHeartbeats(SchedulerConnection connection, SchedulerClientOptions options, TimeProvider time) : BackgroundService
+/// <summary>
+/// Heartbeats the scheduler every <see cref="SchedulerClientOptions.HeartbeatInterval"/> so it keeps this host's
+/// peers; when the scheduler restarted, announces the recent blobs still in the store as seeds again.
+/// </summary>
+internal sealed class SchedulerHeartbeats(
+    SchedulerConnection connection,
+    SchedulerClientOptions options,
+    RecentSeeds seeds,
+    ContentStore store,
+    TimeProvider time,
+    ILogger<SchedulerHeartbeats> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.HeartbeatInterval, time);
         do
         {
-            await connection.HeartbeatAsync(stoppingToken);
+            if (await connection.HeartbeatAsync(stoppingToken) == HeartbeatResult.Restarted)
+            {
+                await ReannounceAsync(stoppingToken);
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private async Task ReannounceAsync(CancellationToken cancellationToken)
+    {
+        var announced = 0;
+        foreach (var (digest, length) in seeds.Snapshot())
+        {
+            if (!store.Contains(digest))
+            {
+                continue; // evicted meanwhile
+            }
+
+            if (!await connection.AnnounceSeedAsync(digest, length, cancellationToken))
+            {
+                break; // gone again; the next restart notice starts over
+            }
+
+            announced++;
+        }
+
+        SwarmLog.SeedsReannounced(logger, announced);
     }
 }
