@@ -61,5 +61,34 @@ public abstract class FunctionalTestBase(ITestOutputHelper output) : IAsyncLifet
         return containerd;
     }
 
+    /// <summary>Starts a scheduler, owned by the test, with its log tail in the output.</summary>
+    protected async Task<SchedulerProcess> StartSchedulerAsync(SchedulerProcessOptions? options = null)
+    {
+        var scheduler = Own(await SchedulerProcess.StartAsync(options));
+        Diagnose("scheduler log (tail)", () => string.Join('\n', scheduler.Logs.TakeLast(80)));
+        return scheduler;
+    }
+
+    /// <summary>Starts a local cluster (scheduler, agents, containerds), owned by the test, with every process's log tail in the output.</summary>
+    protected async Task<AgentCluster> StartClusterAsync(RegistryProcess origin, AgentClusterOptions? options = null)
+    {
+        var cluster = Own(await AgentCluster.StartAsync(origin, options));
+        if (cluster.Scheduler is { } scheduler)
+        {
+            Diagnose("scheduler log (tail)", () => string.Join('\n', scheduler.Logs.TakeLast(80)));
+        }
+
+        foreach (var node in cluster.Nodes)
+        {
+            Diagnose($"{node} agent log (tail)", () => string.Join('\n', node.Agent.Logs.TakeLast(80)));
+            if (options?.WithContainerd != false)
+            {
+                Diagnose($"{node.Name} containerd log (tail)", () => node.Containerd.Process.Tail(20));
+            }
+        }
+
+        return cluster;
+    }
+
     protected void DiagnoseOrigin(RegistryProcess origin) => Diagnose($"origin {origin.Endpoint} requests", origin.DescribeRequests);
 }

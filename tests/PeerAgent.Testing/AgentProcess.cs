@@ -21,6 +21,21 @@ public sealed class AgentOptions
     /// <summary>Appended after the generated arguments, e.g. "--Logging:LogLevel:Default=Debug".</summary>
     public IReadOnlyList<string> ExtraArgs { get; init; } = [];
 
+    /// <summary>Scheduler:Address, e.g. a <see cref="SchedulerProcess.Address"/>; null runs the scheduler in-process (one node).</summary>
+    public string? SchedulerAddress { get; init; }
+
+    /// <summary>Node:Name; give each agent of a cluster its own.</summary>
+    public string? NodeName { get; init; }
+
+    /// <summary>Node:Zone (topology.kubernetes.io/zone).</summary>
+    public string? Zone { get; init; }
+
+    /// <summary>Node:Region (topology.kubernetes.io/region).</summary>
+    public string? Region { get; init; }
+
+    /// <summary>Peer:StallTimeout: no piece from peers for this long and the agent falls back to the origin.</summary>
+    public TimeSpan? PeerStallTimeout { get; init; }
+
     /// <summary>An agent for one origin; <paramref name="endpoint"/> puts e.g. a proxy between agent and origin.</summary>
     public static AgentOptions ForOrigin(RegistryProcess origin, bool isPublic = true, string? endpoint = null, long? quotaBytes = null) => new()
     {
@@ -53,12 +68,19 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
         _dir = dir;
         MirrorPort = FreePort.Get();
         MetricsPort = FreePort.Get();
+        PeerPort = FreePort.Get();
         DataDir = dir.Sub("data");
     }
 
     public int MirrorPort { get; }
 
     public int MetricsPort { get; }
+
+    /// <summary>The peer gRPC listener's port; always on 127.0.0.1, so no test binds the default 0.0.0.0:65002.</summary>
+    public int PeerPort { get; }
+
+    /// <summary>"http://127.0.0.1:P": Peer:ListenUrl and Peer:AdvertiseUrl, the address other agents dial.</summary>
+    public string PeerUrl => $"http://127.0.0.1:{PeerPort}";
 
     /// <summary>"http://127.0.0.1:P": the OCI distribution API.</summary>
     public string MirrorUrl => $"http://127.0.0.1:{MirrorPort}";
@@ -93,40 +115,8 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
 
     public string LogText => string.Join('\n', Logs);
 
-    /// <summary>
-    /// Error and critical log entries over all runs. The default console formatter writes "fail: Category[id]" or
-    /// "crit: ..." followed by indented message lines; each entry is returned as one string with its message.
-    /// JSON console output ("LogLevel":"Error") and unhandled exceptions are recognised too.
-    /// </summary>
-    public IReadOnlyList<string> ErrorLines
-    {
-        get
-        {
-            var result = new List<string>();
-            var logs = Logs;
-            for (var i = 0; i < logs.Count; i++)
-            {
-                var line = logs[i];
-                if (line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal)
-                    || line.StartsWith("Unhandled exception", StringComparison.Ordinal))
-                {
-                    var entry = line;
-                    while (i + 1 < logs.Count && logs[i + 1].Length > 0 && char.IsWhiteSpace(logs[i + 1][0]))
-                    {
-                        entry += "\n" + logs[++i];
-                    }
-
-                    result.Add(entry);
-                }
-                else if (line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal))
-                {
-                    result.Add(line);
-                }
-            }
-
-            return result;
-        }
-    }
+    /// <summary>Error and critical log entries over all runs (see <see cref="LogEntries.Errors"/>).</summary>
+    public IReadOnlyList<string> ErrorLines => LogEntries.Errors(Logs);
 
     /// <summary>Starts an agent with a fresh data dir and waits until /readyz answers 200.</summary>
     public static async Task<AgentProcess> StartAsync(AgentOptions options)
@@ -155,7 +145,18 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
             $"--Store:DataDir={DataDir}",
             string.Create(CultureInfo.InvariantCulture, $"--Store:QuotaBytes={_options.QuotaBytes}"),
             $"--Mirror:DefaultRegistry={_options.DefaultRegistry}",
+            $"--Peer:ListenUrl={PeerUrl}",
+            $"--Peer:AdvertiseUrl={PeerUrl}",
         };
+        AddIfSet(args, "Scheduler:Address", _options.SchedulerAddress);
+        AddIfSet(args, "Node:Name", _options.NodeName);
+        AddIfSet(args, "Node:Zone", _options.Zone);
+        AddIfSet(args, "Node:Region", _options.Region);
+        if (_options.PeerStallTimeout is { } stall)
+        {
+            args.Add(string.Create(CultureInfo.InvariantCulture, $"--Peer:StallTimeout={stall:c}"));
+        }
+
         for (var i = 0; i < _options.Registries.Count; i++)
         {
             var registry = _options.Registries[i];
@@ -222,6 +223,15 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
     /// <summary>Path of the committed blob in the store.</summary>
     public string CommittedBlobPath(string digest) => Path.Combine(DataDir, "blobs", "sha256", digest["sha256:".Length..]);
 
+    /// <summary>The committed blobs in the store, by digest ("sha256:hex" from the file name) and path.</summary>
+    public IReadOnlyList<(string Digest, string Path)> CommittedBlobs()
+    {
+        var dir = Path.Combine(DataDir, "blobs", "sha256");
+        return Directory.Exists(dir)
+            ? [.. Directory.EnumerateFiles(dir).Select(path => ("sha256:" + Path.GetFileName(path), path)).Order()]
+            : [];
+    }
+
     /// <summary>Path of the partial data file of a blob being downloaded.</summary>
     public string PartialDataPath(string digest) => Path.Combine(DataDir, "partial", $"sha256-{digest["sha256:".Length..]}.data");
 
@@ -237,6 +247,14 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
         return ValueTask.CompletedTask;
     }
 
+    private static void AddIfSet(List<string> args, string key, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            args.Add($"--{key}={value}");
+        }
+    }
+
     private async Task StartCoreAsync()
     {
         if (!File.Exists(RepoPaths.AgentDll))
@@ -244,19 +262,10 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
             throw new FileNotFoundException($"The agent is not built for {RepoPaths.Configuration}: build the solution first.", RepoPaths.AgentDll);
         }
 
-        var environment = new Dictionary<string, string?>
-        {
-            ["DOTNET_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["DOTNET_NOLOGO"] = "1",
-            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-            // Colour codes would break ErrorLines' "fail:" prefix match.
-            ["Logging__Console__FormatterOptions__ColorBehavior"] = "Disabled",
-            ["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = null,
-        };
+        var environment = LogEntries.DotnetEnvironment();
         var process = TestProcess.Start(RepoPaths.DotnetHost, BuildArguments(), new TestProcessOptions
         {
-            Name = "agent",
+            Name = _options.NodeName is { Length: > 0 } node ? $"agent {node}" : "agent",
             WorkingDirectory = _dir.Path,
             Environment = environment,
         });

@@ -45,6 +45,10 @@ public sealed class ContainerdProcess : IAsyncDisposable, IDisposable
 
     public string Snapshotter { get; init; } = "native";
 
+    /// <summary>Where containerd keeps a blob it has ingested (it checks the digest before committing it there).</summary>
+    public string ContentBlobPath(string digest) =>
+        Path.Combine(RootDirectory, "io.containerd.content.v1.content", "blobs", "sha256", digest["sha256:".Length..]);
+
     public TestProcess Process => _process ?? throw new InvalidOperationException("Not started.");
 
     public static async Task<ContainerdProcess> StartAsync()

@@ -13,6 +13,9 @@ public static class RepoPaths
     public static string AgentDll =>
         Path.Combine(Root, "src", "PeerAgent.Agent", "bin", Configuration, "net10.0", "PeerAgent.Agent.dll");
 
+    public static string SchedulerDll =>
+        Path.Combine(Root, "src", "PeerAgent.Scheduler", "bin", Configuration, "net10.0", "PeerAgent.Scheduler.dll");
+
     /// <summary>The dotnet host: the one running the tests when known.</summary>
     public static string DotnetHost =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";

@@ -15,10 +15,13 @@ public abstract class OriginFixtureBase : IAsyncLifetime
 
     protected virtual RegistryOptions RegistryOptions => new();
 
+    /// <summary>The image's layer sizes; null for <see cref="TestImageBuilder.DefaultLayerSizes"/>.</summary>
+    protected virtual IReadOnlyList<long>? LayerSizes => null;
+
     public async Task InitializeAsync()
     {
         _origin = await RegistryProcess.StartAsync(RegistryOptions);
-        _image = await TestImageBuilder.BuildAndPushAsync(_origin, _work, repository: "peeragent/app", tag: "v1");
+        _image = await TestImageBuilder.BuildAndPushAsync(_origin, _work, repository: "peeragent/app", tag: "v1", layerSizes: LayerSizes);
     }
 
     public Task DisposeAsync()
@@ -32,6 +35,16 @@ public abstract class OriginFixtureBase : IAsyncLifetime
 /// <summary>An origin without authentication.</summary>
 public sealed class OriginFixture : OriginFixtureBase
 {
+}
+
+/// <summary>
+/// An origin with an image large enough for piece exchange: layers of 8, 24 and 40 MiB (random, so incompressible).
+/// Pieces are length/500 rounded up to a power of two and clamped to 4-64 MiB, so 4 MiB here: the gzip layers, a little
+/// over 8, 24 and 40 MiB, have 3, 7 and 11 pieces.
+/// </summary>
+public sealed class LargeImageOriginFixture : OriginFixtureBase
+{
+    protected override IReadOnlyList<long>? LayerSizes => [8L << 20, 24L << 20, 40L << 20];
 }
 
 /// <summary>An origin that requires HTTP Basic credentials (htpasswd).</summary>
