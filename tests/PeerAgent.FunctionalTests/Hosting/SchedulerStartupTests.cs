@@ -1,0 +1,27 @@
+using PeerAgent.Testing;
+
+namespace PeerAgent.FunctionalTests.Hosting;
+
+/// <summary>The real scheduler binary refuses a bad configuration before it listens, naming every bad key.</summary>
+public sealed class SchedulerStartupTests
+{
+    [Fact]
+    public async Task Start_SeveralBadKeys_ExitsWithStatus2NamingEachKey()
+    {
+        var run = await ProcessRunner.RunAsync(
+            RepoPaths.DotnetHost,
+            [
+                RepoPaths.SchedulerDll,
+                "--Scheduler:ListenUrl=http://127.0.0.1",
+                "--Metrics:ListenUrl=http://127.0.0.1:" + FreePort.Get(),
+                "--Scheduler:HostExpiry=lots",
+                "--Scheduler:FanOutLimit=0",
+            ],
+            TimeSpan.FromSeconds(60),
+            check: false);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Output.Should().Contain("Scheduler:ListenUrl").And.Contain("Scheduler:HostExpiry").And.Contain("Scheduler:FanOutLimit");
+        run.Output.Should().NotContain("Now listening", "nothing listens with a bad configuration");
+    }
+}
