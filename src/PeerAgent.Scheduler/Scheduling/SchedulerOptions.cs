@@ -37,6 +37,9 @@ internal sealed class SchedulerOptions
     /// <summary>How long a child told to wait should wait before asking again.</summary>
     public TimeSpan WaitRetryInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How often the stream service sweeps: drops silent hosts and pushes new decisions to the peers that lost a parent.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Every problem at once, each naming its key and the bad value; empty when the options are usable.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -55,6 +58,7 @@ internal sealed class SchedulerOptions
         RequirePositive(HostExpiry, nameof(HostExpiry), errors);
         RequirePositive(BackToSourceStallTimeout, nameof(BackToSourceStallTimeout), errors);
         RequirePositive(WaitRetryInterval, nameof(WaitRetryInterval), errors);
+        RequirePositive(SweepInterval, nameof(SweepInterval), errors);
         return errors;
     }
 

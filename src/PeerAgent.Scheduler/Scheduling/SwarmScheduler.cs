@@ -557,6 +557,21 @@ internal sealed class SwarmScheduler
         }
     }
 
+    /// <summary>Hosts, tasks and peers known right now; O(tasks), meant for a gauge refreshed by the sweep.</summary>
+    public SwarmCounts Counts()
+    {
+        lock (_lock)
+        {
+            var peers = 0;
+            foreach (var task in _tasks.Values)
+            {
+                peers += task.Peers.Count;
+            }
+
+            return new SwarmCounts(_hosts.Count, _tasks.Count, peers);
+        }
+    }
+
     /// <summary>Number of peers in a task (0 when unknown).</summary>
     public int PeerCount(Digest digest)
     {
@@ -1063,6 +1078,9 @@ internal sealed class SwarmScheduler
         return _rng * 0x2545F4914F6CDD1DUL;
     }
 }
+
+/// <summary>How much the scheduler holds: hosts, tasks (blobs) and peers (task × host).</summary>
+internal readonly record struct SwarmCounts(int Hosts, int Tasks, int Peers);
 
 /// <summary>One peer's state as the scheduler sees it.</summary>
 internal sealed record PeerSnapshot(PeerState State, int BackToSourceSlot, int PresentPieces, IReadOnlyList<string> Parents, IReadOnlyList<string> Children);

@@ -62,4 +62,19 @@ public class ExpiryTests
         swarm.Host("a").Peer("a");
         swarm.Schedule("a").Outcome.Should().Be(ScheduleOutcome.BackToSource, "a fresh task starts with a free quota");
     }
+
+    [Fact]
+    public void Counts_FollowHostsTasksAndPeersThroughExpiry()
+    {
+        var swarm = new Swarm(o => o.HostExpiry = TimeSpan.FromSeconds(10)).Host("a").Host("b").Host("c");
+        swarm.Peer("a").Peer("b");
+        swarm.Scheduler.Announce(PeerAgent.Core.Oci.Digest.Compute("another blob"u8), Swarm.Length, "a").Should().Be(AnnounceResult.Registered);
+
+        swarm.Scheduler.Counts().Should().Be(new SwarmCounts(Hosts: 3, Tasks: 2, Peers: 3));
+
+        swarm.Advance(TimeSpan.FromSeconds(11), "b", "c");
+        swarm.Scheduler.Sweep();
+
+        swarm.Scheduler.Counts().Should().Be(new SwarmCounts(Hosts: 2, Tasks: 1, Peers: 1), "a and its two peers are gone, and with them the second task");
+    }
 }

@@ -20,6 +20,7 @@ public class SchedulerOptionsTests
     [InlineData("HostExpiry", "Scheduler:HostExpiry must be positive, not 00:00:00.")]
     [InlineData("BackToSourceStallTimeout", "Scheduler:BackToSourceStallTimeout must be positive, not -00:00:01.")]
     [InlineData("WaitRetryInterval", "Scheduler:WaitRetryInterval must be positive, not 00:00:00.")]
+    [InlineData("SweepInterval", "Scheduler:SweepInterval must be positive, not 00:00:00.")]
     [InlineData("SampleBelowParents", "Scheduler:CandidateSampleSize (4) must be at least Scheduler:CandidateParentCount (8).")]
     public void Validate_BadValue_NamesTheKeyAndTheValue(string key, string expected)
     {
@@ -34,6 +35,7 @@ public class SchedulerOptionsTests
             case "HostExpiry": options.HostExpiry = TimeSpan.Zero; break;
             case "BackToSourceStallTimeout": options.BackToSourceStallTimeout = TimeSpan.FromSeconds(-1); break;
             case "WaitRetryInterval": options.WaitRetryInterval = TimeSpan.Zero; break;
+            case "SweepInterval": options.SweepInterval = TimeSpan.Zero; break;
             default: options.CandidateParentCount = 8; options.CandidateSampleSize = 4; break;
         }
 
