@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduler.Service;
+
+namespace PeerAgent.Scheduler.Hosting;
+
+/// <summary>
+/// Puts the scheduler into a host: the scheduler process (<see cref="SchedulerApp"/>) and an agent that runs it
+/// in-process when no scheduler address is configured use the same two calls.
+/// </summary>
+internal static class SchedulerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the scheduler core, the Announce stream registry, the sweeper (a hosted service) and gRPC.
+    /// <see cref="TimeProvider"/> is added only if none is registered, so tests can bring a fake clock.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The options are invalid; the message names every bad key.</exception>
+    public static IServiceCollection AddPeerAgentScheduler(this IServiceCollection services, SchedulerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        options.ThrowIfInvalid();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(options);
+        services.TryAddSingleton(sp => new SwarmScheduler(
+            sp.GetRequiredService<SchedulerOptions>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SwarmScheduler>>()));
+        services.TryAddSingleton<SchedulerIdentity>();
+        services.TryAddSingleton<AnnounceStreams>();
+        services.TryAddSingleton<Decisions>();
+        services.AddHostedService<SchedulerSweeper>();
+
+        // Per-service limits, so an agent's tighter global limit (peer requests are tiny) does not cut off a
+        // download_finished that carries one sha256 per piece (thousands for a very large blob).
+        services.AddGrpc().AddServiceOptions<SchedulerService>(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;
+            grpc.MaxSendMessageSize = 4 * 1024 * 1024;
+        });
+        return services;
+    }
+
+    /// <summary>Maps the Scheduler gRPC service; restrict it to a listener with the returned builder (e.g. RequireHost).</summary>
+    public static GrpcServiceEndpointConventionBuilder MapPeerAgentScheduler(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGrpcService<SchedulerService>();
+}
