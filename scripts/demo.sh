@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# The main job, end to end on one machine: a local origin registry (Debian's docker-registry), a generated
-# multi-layer image pushed to it, the agent as containerd's mirror, and three pulls with real containerd,
-# each into a fresh containerd root:
-#   1. straight from the origin (the baseline),
-#   2. through the agent with an empty cache (cold),
-#   3. through the agent again (warm).
-# It prints the time of each pull and where the blob bytes came from (origin access log, agent metrics).
+# The main job, end to end on one machine: a local cluster on loopback. A local origin registry (Debian's
+# docker-registry) with a generated multi-layer image, the scheduler, and N agents (node-1..node-N), each with
+# its own ports, data dir and its own containerd using it as its mirror. Then:
+#   1. baseline: one containerd pulls the image straight from the origin (no agent), for reference;
+#   2. warm-up: every node pulls a small image through its agent at once (JIT of the agents' code paths);
+#   3. the demo: every node pulls the image through its agent at the same moment, each pull timed.
+# It prints per node the pull time and where its agent got the blob bytes (origin or peers, from the agents'
+# metrics), and what the origin really sent (its access log). The last line is one JSON object:
+#   {"nodes":4,"blob_bytes":...,"origin_bytes":...,"peer_bytes":...,"p50_s":...,"max_s":...}
+# origin_bytes: blob bytes the origin sent during the concurrent pulls; peer_bytes: piece bytes the agents
+# received from each other (peeragent_peer_downloaded_bytes_total); p50_s, max_s: over the nodes' pull times.
 #
-# Environment: DEMO_LAYER_MIB="8 32 64" sets the layer sizes (random, so incompressible).
+# Environment: DEMO_NODES=4 (1-16) nodes; DEMO_LAYER_MIB="8 32 64" layer sizes (random, so incompressible).
 # Needs root (containerd). Everything it starts listens on 127.0.0.1 and is stopped on exit.
-# The shared pieces (origin, images, agent, pulls, cleanup) are in scripts/lib/local-pull.sh.
+# Exit status 1 when bytes did not flow as expected (a pull bypassed its agent, or the origin sent more than
+# 1.5 copies of the image); the figures and the JSON line are printed first.
+# The shared pieces (origin, images, scheduler, agents, pulls, cleanup) are in scripts/lib/local-pull.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/local-pull.sh
@@ -20,70 +26,140 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+nodes=${DEMO_NODES:-4}
 layer_mib=${DEMO_LAYER_MIB:-"8 32 64"}
+[[ $nodes =~ ^[0-9]+$ ]] && [ "$nodes" -ge 1 ] && [ "$nodes" -le 16 ] || { echo "demo.sh: DEMO_NODES must be 1-16" >&2; exit 1; }
+for mib in $layer_mib; do
+  [[ $mib =~ ^[0-9]+$ ]] && [ "$mib" -ge 1 ] && [ "$mib" -le 2048 ] || { echo "demo.sh: DEMO_LAYER_MIB: sizes are 1-2048 MiB" >&2; exit 1; }
+done
 
 bash scripts/install-deps.sh >/dev/null
-echo "== building the agent"
+echo "== building the agent and the scheduler"
 LP_NAME=demo.sh
 lp_build_agent
+lp_build_scheduler
 
 lp_init demo.sh peeragent-demo
 
-# --- origin registry -------------------------------------------------------------------------------
+# --- origin registry and images --------------------------------------------------------------------
 lp_start_origin
 origin=$LP_ORIGIN
 echo "== origin registry at $origin"
-
-# --- generated multi-layer images ------------------------------------------------------------------
 image="$origin/demo/app:v1"
 lp_build_image app "$layer_mib"
 lp_build_image warmup "1 2"
 blob_bytes=$(lp_image_blob_bytes "$image")
 echo "== pushed $image: layers of $layer_mib MiB, $blob_bytes blob bytes (config + layers)"
 
-# --- the agent -------------------------------------------------------------------------------------
-lp_start_agent
-echo "== agent mirror at http://127.0.0.1:$LP_MIRROR_PORT, metrics at http://127.0.0.1:$LP_METRICS_PORT/metrics"
-
-# --- pulls -----------------------------------------------------------------------------------------
-# A just-started agent compiles its code paths on first use (JIT); a node's agent is long-lived, so warm it
-# up on a small separate image through both the miss and the hit path before measuring.
-lp_pull warmup-cold yes "$origin/demo/warmup:v1" >/dev/null
-lp_pull warmup-warm yes "$origin/demo/warmup:v1" >/dev/null
-warmup_upstream=$(lp_metric peeragent_upstream_received_bytes_total 'kind="blob"')
-warmup_cache=$(lp_metric peeragent_mirror_served_bytes_total 'kind="blob",source="cache"')
-
+# --- baseline: one node straight from the origin ---------------------------------------------------
 sleep 0.5
 before=$(lp_origin_blob_bytes)
 t_direct=$(lp_pull direct no "$image")
 sleep 0.5
-direct_origin=$(( $(lp_origin_blob_bytes) - before ))
+direct_origin=$(($(lp_origin_blob_bytes) - before))
+t_direct=$(printf '%.2f' "$t_direct")
+echo "== baseline: one containerd pulled straight from the origin in $t_direct s ($direct_origin blob bytes)"
 
-before=$(lp_origin_blob_bytes)
-t_cold=$(lp_pull cold yes "$image")
+# --- the cluster -----------------------------------------------------------------------------------
+lp_start_scheduler
+echo "== scheduler at $LP_SCHEDULER_ADDRESS, metrics at http://127.0.0.1:$LP_SCHEDULER_METRICS_PORT/metrics"
+for n in $(seq 1 "$nodes"); do lp_start_node_agent "$n"; done
+for n in $(seq 1 "$nodes"); do
+  lp_wait_node_agent "$n"
+  echo "== node-$n: agent mirror http://127.0.0.1:${LP_NODE_MIRROR_PORT[n]}, peer http://127.0.0.1:${LP_NODE_PEER_PORT[n]}," \
+    "metrics http://127.0.0.1:${LP_NODE_METRICS_PORT[n]}/metrics, data $LP_WORK/node-$n"
+done
+
+pull_all_at_once() { # containerd name prefix, image -> each node's containerd <prefix>-<n> pulls through its
+  #                    agent, all started together; seconds in $LP_WORK/<prefix>-<n>.seconds
+  local prefix=$1 ref=$2 n pids=() failed=()
+  for n in $(seq 1 "$nodes"); do lp_containerd_start "$prefix-$n"; done
+  for n in $(seq 1 "$nodes"); do
+    lp_containerd_pull "$prefix-$n" "${LP_NODE_MIRROR_PORT[n]}" "$ref" >"$LP_WORK/$prefix-$n.seconds" &
+    pids[n]=$!
+  done
+  for n in $(seq 1 "$nodes"); do
+    if ! wait "${pids[n]}"; then failed+=("node-$n"); fi
+  done
+  for n in $(seq 1 "$nodes"); do lp_containerd_stop "$prefix-$n"; done
+  if [ "${#failed[@]}" -gt 0 ]; then
+    lp_keep_work
+    lp_die "pulls of $ref failed on: ${failed[*]} (logs in $LP_WORK)"
+  fi
+}
+
+# A just-started agent compiles its code paths on first use (JIT); a node's agent is long-lived, so warm every
+# agent up on a small separate image, through the scheduler and the peer path, before measuring.
+pull_all_at_once warmup "$origin/demo/warmup:v1"
+echo "== warmed up: every node pulled a small image through its agent"
+
+metric() { # node, name, [label filter]
+  if ! lp_metric_at "${LP_NODE_METRICS_PORT[$1]}" "$2" "${3:-}"; then
+    tail -n 30 "$LP_WORK/node-$1.log" >&2
+    lp_keep_work
+    lp_die "node-$1's agent does not answer on its metrics port; its log (tail above): $LP_WORK/node-$1.log"
+  fi
+}
+declare -a up0 down0 sent0 served0
+for n in $(seq 1 "$nodes"); do
+  up0[n]=$(metric "$n" peeragent_upstream_received_bytes_total 'kind="blob"')
+  down0[n]=$(metric "$n" peeragent_peer_downloaded_bytes_total)
+  sent0[n]=$(metric "$n" peeragent_peer_uploaded_bytes_total)
+  served0[n]=$(metric "$n" peeragent_mirror_served_bytes_total 'kind="blob"')
+done
+
+# --- the demo: every node pulls at once ------------------------------------------------------------
 sleep 0.5
-cold_origin=$(( $(lp_origin_blob_bytes) - before ))
-cold_upstream=$(( $(lp_metric peeragent_upstream_received_bytes_total 'kind="blob"') - warmup_upstream ))
-cold_served=$(( $(lp_metric peeragent_mirror_served_bytes_total 'kind="blob",source="upstream"') - warmup_upstream ))
+origin0=$(lp_origin_blob_bytes)
+fallback0=$(lp_origin_containerd_blob_gets)
+echo "== $nodes nodes pull $image at once"
+pull_all_at_once pull "$image"
+sleep 0.5 # the registry writes its access log line after the response
+origin_bytes=$(($(lp_origin_blob_bytes) - origin0))
+fallbacks=$(($(lp_origin_containerd_blob_gets) - fallback0))
 
-before=$(lp_origin_blob_bytes)
-t_warm=$(lp_pull warm yes "$image")
-sleep 0.5
-warm_origin=$(( $(lp_origin_blob_bytes) - before ))
-warm_cache=$(( $(lp_metric peeragent_mirror_served_bytes_total 'kind="blob",source="cache"') - warmup_cache ))
-
-ratio() { echo "scale=2; $1 / $2" | bc; }
+problems=()
+declare -a times
+up_sum=0 peer_bytes=0
 echo
-printf '%-34s %8s %16s %16s\n' "pull (fresh containerd root)" "seconds" "origin blob B" "agent served B"
-printf '%-34s %8.2f %16s %16s\n' "direct from origin" "$t_direct" "$direct_origin" "-"
-printf '%-34s %8.2f %16s %16s\n' "through agent, cold cache" "$t_cold" "$cold_origin" "$cold_served"
-printf '%-34s %8.2f %16s %16s\n' "through agent, warm cache" "$t_warm" "$warm_origin" "$warm_cache (cache)"
-echo
-echo "cold/direct time ratio: $(ratio "$t_cold" "$t_direct")   direct/warm time ratio: $(ratio "$t_direct" "$t_warm")"
-echo "agent fetched $cold_upstream blob bytes from the origin for $blob_bytes bytes of image blobs"
-if [ "$warm_origin" -ne 0 ] || [ "$cold_upstream" -ne "$blob_bytes" ]; then
-  echo "demo.sh: bytes did not flow as expected (see $LP_WORK)" >&2
-  LP_KEEP_WORK=1 # the processes are stopped; the work dir stays for inspection
-  exit 1
+printf '%-8s %8s %18s %16s %16s %18s\n' "node" "seconds" "agent from origin" "agent from peers" "agent to peers" "served containerd"
+for n in $(seq 1 "$nodes"); do
+  t=$(cat "$LP_WORK/pull-$n.seconds")
+  times+=("$t")
+  up=$(metric "$n" peeragent_upstream_received_bytes_total 'kind="blob"')
+  down=$(metric "$n" peeragent_peer_downloaded_bytes_total)
+  sent=$(metric "$n" peeragent_peer_uploaded_bytes_total)
+  served=$(metric "$n" peeragent_mirror_served_bytes_total 'kind="blob"')
+  up=$((up - up0[n])) down=$((down - down0[n])) sent=$((sent - sent0[n])) served=$((served - served0[n]))
+  up_sum=$((up_sum + up))
+  peer_bytes=$((peer_bytes + down))
+  printf '%-8s %8.2f %18s %16s %16s %18s\n' "node-$n" "$t" "$up" "$down" "$sent" "$served"
+  if [ "$served" -lt "$blob_bytes" ]; then
+    problems+=("node-$n: its agent served containerd $served blob bytes, less than the image's $blob_bytes")
+  fi
+done
+if [ "$fallbacks" -ne 0 ]; then
+  problems+=("$fallbacks blob GETs at the origin came from containerd itself: a mirror failed and it fell back")
 fi
-echo "{\"blob_bytes\":$blob_bytes,\"direct_s\":$t_direct,\"cold_s\":$t_cold,\"warm_s\":$t_warm,\"cold_origin_bytes\":$cold_origin,\"warm_origin_bytes\":$warm_origin}"
+if [ "$((origin_bytes * 2))" -gt "$((blob_bytes * 3))" ]; then
+  problems+=("the origin sent $origin_bytes blob bytes, more than 1.5 copies of the image ($blob_bytes)")
+fi
+
+p50=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) printf "%.2f", a[(NR + 1) / 2];
+  else printf "%.2f", (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+max=$(printf '%s\n' "${times[@]}" | sort -g | tail -n 1 | awk '{printf "%.2f", $1}')
+copies() { echo "scale=2; $1 / $2" | bc; }
+echo
+echo "image: $blob_bytes blob bytes; pulled by $nodes nodes at once: p50 $p50 s, slowest $max s"
+echo "       (baseline: one node straight from the origin took $t_direct s)"
+echo "origin sent $origin_bytes blob bytes ($(copies "$origin_bytes" "$blob_bytes") copies of the image, access log);" \
+  "the agents fetched $up_sum from it (their metrics)"
+echo "the agents exchanged $peer_bytes piece bytes with each other"
+if [ "${#problems[@]}" -gt 0 ]; then
+  echo
+  echo "bytes did not flow as expected (work dir kept: $LP_WORK):"
+  printf '  %s\n' "${problems[@]}"
+  LP_KEEP_WORK=1 # the processes are stopped; the work dir stays for inspection
+fi
+echo "{\"nodes\":$nodes,\"blob_bytes\":$blob_bytes,\"origin_bytes\":$origin_bytes,\"peer_bytes\":$peer_bytes,\"p50_s\":$p50,\"max_s\":$max}"
+[ "${#problems[@]}" -eq 0 ] || exit 1

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Shared pieces for scripts that pull images on one machine: a local origin registry (Debian's
 # docker-registry) with an access log, generated images built with umoci and pushed with skopeo, the agent
-# as a mirror, fresh containerd instances timing `ctr images pull`, origin egress from the access log, and
-# the agent's metrics and CPU time.
+# as a mirror (or a local cluster: the scheduler and N agents, each with its own ports, data dir and node
+# name), fresh containerd instances timing `ctr images pull`, origin egress from the access log, and the
+# agents' metrics and CPU time.
 #
 # Source it from a script running under `set -euo pipefail`, then call lp_init first:
 #   source "$(dirname "$0")/../scripts/lib/local-pull.sh"
@@ -12,9 +13,13 @@
 #   LP_ROOT         repository root (set when sourced)
 #   LP_NAME         script name used in error messages (lp_init)
 #   LP_WORK         temporary work dir; removed on exit unless LP_KEEP_WORK=1 (lp_init)
-#   LP_KEEP_WORK    set to 1 before exiting to keep LP_WORK for inspection (processes are still stopped)
+#   LP_KEEP_WORK    set to 1 before exiting to keep LP_WORK for inspection (processes are still stopped);
+#                   lp_keep_work does the same from a subshell
 #   LP_ORIGIN       host:port of the origin registry (lp_start_origin)
 #   LP_MIRROR_PORT, LP_METRICS_PORT, LP_AGENT_PID   the agent (lp_start_agent)
+#   LP_SCHEDULER_ADDRESS, LP_SCHEDULER_METRICS_PORT, LP_SCHEDULER_PID   the scheduler (lp_start_scheduler)
+#   LP_NODE_MIRROR_PORT[n], LP_NODE_METRICS_PORT[n], LP_NODE_PEER_PORT[n], LP_NODE_PID[n]   agent n of a
+#                   cluster (lp_start_node_agent n); its data dir is $LP_WORK/node-<n>, its log $LP_WORK/node-<n>.log
 #   LP_REPO_PREFIX  repository prefix for lp_build_image (default "demo": images are <prefix>/<name>:v1)
 #
 # Every process started through this file is recorded with its start time in $LP_WORK/pids (so that
@@ -27,10 +32,17 @@ LP_NAME=${LP_NAME:-local-pull}
 LP_KEEP_WORK=${LP_KEEP_WORK:-0}
 LP_REPO_PREFIX=${LP_REPO_PREFIX:-demo}
 LP_AGENT_DLL="$LP_ROOT/src/PeerAgent.Agent/bin/Release/net10.0/PeerAgent.Agent.dll"
+LP_SCHEDULER_DLL="$LP_ROOT/src/PeerAgent.Scheduler/bin/Release/net10.0/PeerAgent.Scheduler.dll"
+LP_SCHEDULER_ADDRESS=${LP_SCHEDULER_ADDRESS:-}
+declare -a LP_NODE_MIRROR_PORT LP_NODE_METRICS_PORT LP_NODE_PEER_PORT LP_NODE_PID
 
 lp_die() { # message...
   echo "$LP_NAME: $*" >&2
   exit 1
+}
+
+lp_keep_work() { # -> LP_WORK is kept on exit, also when called in a subshell such as $(...)
+  : >"$LP_WORK/keep"
 }
 
 lp_init() { # script name [work dir prefix] -> sets LP_NAME, LP_WORK and the cleanup traps
@@ -94,7 +106,7 @@ lp_cleanup() { # the exit trap: stop every recorded process, unmount leftovers, 
     wait 2>/dev/null || true # reaps only; everything above has exited or been killed
     # a pull interrupted mid-unpack can leave mounts under the containerd roots
     grep -o " $LP_WORK[^ ]*" /proc/self/mounts 2>/dev/null | xargs -r -n1 umount -l 2>/dev/null || true
-    if [ "$LP_KEEP_WORK" != 1 ]; then rm -rf "$LP_WORK"; fi
+    if [ "$LP_KEEP_WORK" != 1 ] && [ ! -e "$LP_WORK/keep" ]; then rm -rf "$LP_WORK"; fi
   fi
   exit "$rc"
 }
@@ -122,13 +134,17 @@ lp_wait_for() { # url, what -> returns once the url answers 2xx or 401 (up to ~3
 
 lp_now() { date +%s.%N; }
 
-lp_build_agent() { # -> builds src/PeerAgent.Agent in Release (quietly; errors are shown)
+lp_build() { # project dir, what -> builds it in Release (quietly; errors are shown)
   local out
-  if ! out=$(cd "$LP_ROOT" && timeout 600 dotnet build src/PeerAgent.Agent -c Release -v quiet -nologo 2>&1); then
+  if ! out=$(cd "$LP_ROOT" && timeout 600 dotnet build "$1" -c Release -v quiet -nologo 2>&1); then
     echo "$out" >&2
-    lp_die "the agent did not build"
+    lp_die "$2 did not build"
   fi
 }
+
+lp_build_agent() { lp_build src/PeerAgent.Agent "the agent"; }
+
+lp_build_scheduler() { lp_build src/PeerAgent.Scheduler "the scheduler"; }
 
 # --- origin registry -------------------------------------------------------------------------------
 lp_start_origin() { # -> starts docker-registry on a free port; sets LP_ORIGIN
@@ -158,6 +174,13 @@ YAML
 lp_origin_blob_bytes() { # -> bytes of successful blob GETs in the origin's access log so far
   grep -hE '"GET /v2/[^ ]+/blobs/[^ ]+ HTTP/[0-9.]+" 20[06] ' "$LP_WORK"/registry*.log \
     | sed -E 's/.*" 20[06] ([0-9]+) .*/\1/' | paste -sd+ | bc 2>/dev/null || echo 0
+}
+
+lp_origin_containerd_blob_gets() { # -> blob GETs in the origin's access log sent by containerd itself (a
+  #                                   containerd that fell back from its mirror to the origin); the agents send no
+  #                                   User-Agent
+  { grep -hE '"GET /v2/[^ ]+/blobs/[^ ]+ HTTP/[0-9.]+" [0-9]+ [0-9]+ "[^"]*" "containerd/' "$LP_WORK"/registry*.log || true; } \
+    | wc -l
 }
 
 # --- generated images and blobs --------------------------------------------------------------------
@@ -198,27 +221,80 @@ lp_push_blob() { # repository, file -> uploads the file as a blob to the origin;
   echo "$digest"
 }
 
-# --- the agent -------------------------------------------------------------------------------------
-lp_start_agent() { # [extra --Key=Value args...] -> starts the built agent mirroring LP_ORIGIN; sets
-  #                  LP_MIRROR_PORT, LP_METRICS_PORT, LP_AGENT_PID; its log is $LP_WORK/agent.log
-  LP_MIRROR_PORT=$(lp_free_port)
-  LP_METRICS_PORT=$(lp_free_port)
+# --- the agent and the scheduler -------------------------------------------------------------------
+lp_run_agent() { # name (data dir and log), mirror port, metrics port, peer port, [extra args...] -> prints the pid
+  #                Peer:ListenUrl is always on 127.0.0.1, so no agent started here binds the default 0.0.0.0:65002.
+  local name=$1 mirror=$2 metrics=$3 peer=$4
+  shift 4
   dotnet "$LP_AGENT_DLL" \
-    --Mirror:ListenUrl="http://127.0.0.1:$LP_MIRROR_PORT" \
-    --Metrics:ListenUrl="http://127.0.0.1:$LP_METRICS_PORT" \
-    --Store:DataDir="$LP_WORK/agent" \
+    --Mirror:ListenUrl="http://127.0.0.1:$mirror" \
+    --Metrics:ListenUrl="http://127.0.0.1:$metrics" \
+    --Peer:ListenUrl="http://127.0.0.1:$peer" \
+    --Peer:AdvertiseUrl="http://127.0.0.1:$peer" \
+    --Store:DataDir="$LP_WORK/$name" \
     --Registries:0:Host="$LP_ORIGIN" \
     --Registries:0:PlainHttp=true \
     "$@" \
-    >"$LP_WORK/agent.log" 2>&1 &
-  LP_AGENT_PID=$!
-  lp_track "$LP_AGENT_PID"
+    >"$LP_WORK/$name.log" 2>&1 &
+  lp_track $!
+  echo $!
+}
+
+lp_start_agent() { # [extra --Key=Value args...] -> starts the built agent mirroring LP_ORIGIN (scheduler
+  #                  in-process unless LP_SCHEDULER_ADDRESS is set); sets LP_MIRROR_PORT, LP_METRICS_PORT,
+  #                  LP_AGENT_PID; its log is $LP_WORK/agent.log
+  local scheduler=()
+  [ -z "$LP_SCHEDULER_ADDRESS" ] || scheduler=(--Scheduler:Address="$LP_SCHEDULER_ADDRESS")
+  LP_MIRROR_PORT=$(lp_free_port)
+  LP_METRICS_PORT=$(lp_free_port)
+  LP_AGENT_PID=$(lp_run_agent agent "$LP_MIRROR_PORT" "$LP_METRICS_PORT" "$(lp_free_port)" "${scheduler[@]}" "$@")
   lp_wait_for "http://127.0.0.1:$LP_METRICS_PORT/readyz" "the agent"
 }
 
+lp_start_scheduler() { # [extra --Key=Value args...] -> starts the built scheduler on free loopback ports; sets
+  #                      LP_SCHEDULER_ADDRESS (what agents get as Scheduler:Address), LP_SCHEDULER_METRICS_PORT,
+  #                      LP_SCHEDULER_PID; its log is $LP_WORK/scheduler.log
+  local port
+  port=$(lp_free_port)
+  LP_SCHEDULER_ADDRESS="http://127.0.0.1:$port"
+  LP_SCHEDULER_METRICS_PORT=$(lp_free_port)
+  dotnet "$LP_SCHEDULER_DLL" \
+    --Scheduler:ListenUrl="$LP_SCHEDULER_ADDRESS" \
+    --Metrics:ListenUrl="http://127.0.0.1:$LP_SCHEDULER_METRICS_PORT" \
+    "$@" \
+    >"$LP_WORK/scheduler.log" 2>&1 &
+  LP_SCHEDULER_PID=$!
+  lp_track "$LP_SCHEDULER_PID"
+  lp_wait_for "http://127.0.0.1:$LP_SCHEDULER_METRICS_PORT/readyz" "the scheduler"
+}
+
+lp_start_node_agent() { # n, [extra args...] -> starts agent n of a cluster without waiting for it (see
+  #                       lp_wait_node_agent): node name node-<n>, its own ports and data dir, the scheduler at
+  #                       LP_SCHEDULER_ADDRESS (in-process when empty); sets LP_NODE_*[n]
+  local n=$1 scheduler=()
+  shift
+  [ -z "$LP_SCHEDULER_ADDRESS" ] || scheduler=(--Scheduler:Address="$LP_SCHEDULER_ADDRESS")
+  LP_NODE_MIRROR_PORT[n]=$(lp_free_port)
+  LP_NODE_METRICS_PORT[n]=$(lp_free_port)
+  LP_NODE_PEER_PORT[n]=$(lp_free_port)
+  LP_NODE_PID[n]=$(lp_run_agent "node-$n" "${LP_NODE_MIRROR_PORT[n]}" "${LP_NODE_METRICS_PORT[n]}" \
+    "${LP_NODE_PEER_PORT[n]}" --Node:Name="node-$n" "${scheduler[@]}" "$@")
+}
+
+lp_wait_node_agent() { # n -> returns once agent n is ready
+  lp_wait_for "http://127.0.0.1:${LP_NODE_METRICS_PORT[$1]}/readyz" "agent node-$1 (log: $LP_WORK/node-$1.log)"
+}
+
+lp_metric_at() { # metrics port, name, [label filter] -> the sum of the matching series there (integer); with no
+  #              filter every series of the metric, labelled or not. 0 when none matches.
+  local pattern="^$2(\\{[^}]*\\})? "
+  [ -z "${3:-}" ] || pattern="^$2\\{[^}]*$3"
+  curl -fs --max-time 10 "http://127.0.0.1:$1/metrics" | { grep -E "$pattern" || true; } \
+    | awk '{s+=$NF} END {printf "%.0f", s+0}'
+}
+
 lp_metric() { # name, label filter -> the sum of the agent's matching series (integer)
-  curl -fs --max-time 10 "http://127.0.0.1:$LP_METRICS_PORT/metrics" | grep -E "^$1\{[^}]*$2" \
-    | awk '{s+=$2} END {printf "%.0f", s+0}'
+  lp_metric_at "$LP_METRICS_PORT" "$1" "$2"
 }
 
 lp_cpu_seconds() { # pid -> utime + stime of the process (all threads) in seconds
@@ -230,21 +306,23 @@ lp_cpu_seconds() { # pid -> utime + stime of the process (all threads) in second
 }
 
 # --- pulls -----------------------------------------------------------------------------------------
-lp_hosts_for() { # dir, with mirror (yes/no) -> a containerd hosts dir for LP_ORIGIN, optionally via the agent
+lp_hosts_for() { # dir, mirror -> a containerd hosts dir for LP_ORIGIN; mirror: "no" (straight to the origin),
+  #                "yes" (the agent at LP_MIRROR_PORT) or the mirror port of another agent
+  local port=$2
+  [ "$port" != yes ] || port=$LP_MIRROR_PORT
   mkdir -p "$1/$LP_ORIGIN"
   {
     echo "server = \"http://$LP_ORIGIN\""
-    if [ "$2" = yes ]; then
+    if [ "$port" != no ]; then
       echo
-      echo "[host.\"http://127.0.0.1:$LP_MIRROR_PORT\"]"
+      echo "[host.\"http://127.0.0.1:$port\"]"
       echo "  capabilities = [\"pull\", \"resolve\"]"
     fi
   } >"$1/$LP_ORIGIN/hosts.toml"
 }
 
-lp_pull() { # name, with mirror (yes/no), image reference -> prints the seconds `ctr images pull` took
-  #           into a fresh containerd root at $LP_WORK/ctd-<name>; LP_PULL_KEEP_ROOT=0 deletes it afterwards
-  local dir="$LP_WORK/ctd-$1" ctd start end
+lp_containerd_start() { # name -> starts a fresh containerd with its root, state and sockets in $LP_WORK/ctd-<name>
+  local dir="$LP_WORK/ctd-$1" ctd
   mkdir -p "$dir"
   cat >"$dir/config.toml" <<TOML
 version = 2
@@ -263,22 +341,47 @@ TOML
   containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
   ctd=$!
   lp_track "$ctd"
-  for _ in $(seq 1 100); do timeout 5 ctr --address "$dir/c.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "$ctd" >"$dir/pid"
+  for _ in $(seq 1 100); do
+    if timeout 5 ctr --address "$dir/c.sock" version >/dev/null 2>&1; then return; fi
+    sleep 0.1
+  done
+  lp_die "containerd $1 did not come up (log: $dir/containerd.log)"
+}
+
+lp_containerd_pull() { # name, mirror (as lp_hosts_for), image reference -> prints the seconds `ctr images pull`
+  #                      took on the started containerd <name>; on failure shows its output and fails
+  local dir="$LP_WORK/ctd-$1" start end
   lp_hosts_for "$dir/hosts" "$2"
   start=$(lp_now)
   if ! timeout 300 ctr --address "$dir/c.sock" images pull --plain-http --snapshotter native \
     --hosts-dir "$dir/hosts" "$3" >"$dir/pull.log" 2>&1; then
     cat "$dir/pull.log" >&2
-    lp_stop "$ctd"
     lp_die "pull $1 of $3 failed"
   fi
   end=$(lp_now)
-  lp_stop "$ctd"
+  echo "$end - $start" | bc
+}
+
+lp_containerd_stop() { # name -> stops containerd <name>; LP_PULL_KEEP_ROOT=0 deletes its dir afterwards
+  local dir="$LP_WORK/ctd-$1"
+  lp_stop "$(cat "$dir/pid")"
   if [ "${LP_PULL_KEEP_ROOT:-1}" = 0 ]; then
     grep -o " $dir[^ ]*" /proc/self/mounts 2>/dev/null | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$dir"
   fi
-  echo "$end - $start" | bc
+}
+
+lp_pull() { # name, mirror (as lp_hosts_for), image reference -> prints the seconds `ctr images pull` took
+  #           into a fresh containerd root at $LP_WORK/ctd-<name>; LP_PULL_KEEP_ROOT=0 deletes it afterwards
+  local seconds
+  lp_containerd_start "$1"
+  if ! seconds=$(lp_containerd_pull "$@"); then
+    lp_containerd_stop "$1"
+    lp_die "pull $1 of $3 failed"
+  fi
+  lp_containerd_stop "$1"
+  echo "$seconds"
 }
 
 lp_get() { # url -> "seconds bytes" of one curl GET to /dev/null; fails unless it answered 200
