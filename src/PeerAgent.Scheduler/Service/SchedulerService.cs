@@ -77,6 +77,11 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
             // The agent went away (stream reset, connection lost): handled below as the peer leaving.
             ending = "broken";
         }
+        catch (RpcException)
+        {
+            ending = "refused";
+            throw;
+        }
         finally
         {
             await stream.CloseAsync();
