@@ -1,26 +1,43 @@
 # syntax=docker/dockerfile:1
-# The node agent. Multi-stage: restore (cached while only project files change), publish ReadyToRun
-# (less JIT on a node's first pulls), then a small ASP.NET runtime image that runs as a non-root user.
+# The node agent (default target) and the scheduler (--target scheduler). Multi-stage: restore (cached while
+# only project files change), publish ReadyToRun (less JIT on first use), then a small ASP.NET runtime image
+# that runs as a non-root user.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props BannedSymbols.txt .editorconfig ./
 COPY src/PeerAgent.Core/PeerAgent.Core.csproj src/PeerAgent.Core/
+COPY src/PeerAgent.Protocol/PeerAgent.Protocol.csproj src/PeerAgent.Protocol/
+COPY src/PeerAgent.Hosting/PeerAgent.Hosting.csproj src/PeerAgent.Hosting/
+COPY src/PeerAgent.Scheduler/PeerAgent.Scheduler.csproj src/PeerAgent.Scheduler/
 COPY src/PeerAgent.Agent/PeerAgent.Agent.csproj src/PeerAgent.Agent/
+# The agent references the scheduler (embedded when no scheduler address is set): one restore covers both.
 RUN dotnet restore src/PeerAgent.Agent/PeerAgent.Agent.csproj -r linux-x64 -p:PublishReadyToRun=true
+COPY proto/ proto/
 COPY src/ src/
 RUN dotnet publish src/PeerAgent.Agent/PeerAgent.Agent.csproj -c Release -r linux-x64 --self-contained false \
-      --no-restore -p:PublishReadyToRun=true -o /app
+      --no-restore -p:PublishReadyToRun=true -o /app/agent \
+ && dotnet publish src/PeerAgent.Scheduler/PeerAgent.Scheduler.csproj -c Release -r linux-x64 --self-contained false \
+      --no-restore -p:PublishReadyToRun=true -o /app/scheduler
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS scheduler
+WORKDIR /app
+COPY --from=build /app/scheduler ./
+USER app
+ENV DOTNET_gcServer=0
+# gRPC (h2c), metrics and health
+EXPOSE 65004 65005
+ENTRYPOINT ["dotnet", "PeerAgent.Scheduler.dll"]
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS agent
 WORKDIR /app
 # The aspnet image ships the unprivileged "app" user (uid 1654); the store must be writable by it.
 RUN mkdir -p /var/lib/peeragent && chown app:app /var/lib/peeragent
-COPY --from=build /app ./
+COPY --from=build /app/agent ./
 USER app
 ENV PEERAGENT_Store__DataDir=/var/lib/peeragent \
     DOTNET_gcServer=0
-# mirror (loopback by default; the DaemonSet uses hostNetwork), metrics and health
-EXPOSE 65001 65003
+# mirror (loopback by default; the DaemonSet uses hostNetwork), peer gRPC, metrics and health
+EXPOSE 65001 65002 65003
 VOLUME ["/var/lib/peeragent"]
 ENTRYPOINT ["dotnet", "PeerAgent.Agent.dll"]

@@ -11,15 +11,19 @@ using PeerAgent.Agent.Peers;
 using PeerAgent.Agent.Swarm;
 using PeerAgent.Core.Hosting;
 using PeerAgent.Core.Storage;
+using PeerAgent.Hosting;
 using PeerAgent.Scheduler.Hosting;
 using PeerAgent.Scheduler.Scheduling;
-using Prometheus;
 
 namespace PeerAgent.Agent.Hosting;
 
 /// <summary>Builds the agent: configuration, listeners, services and the two request pipelines.</summary>
 internal static class AgentApp
 {
+    private const string MirrorListener = "mirror";
+    private const string PeerListener = "peer";
+    private const string OperationsListener = "operations";
+
     /// <summary>
     /// Configuration comes from appsettings.json beside the binary, then <c>PEERAGENT_</c> environment variables
     /// (<c>PEERAGENT_Store__DataDir</c>), then the command line (<c>--Store:DataDir=…</c>), later ones winning.
@@ -27,9 +31,7 @@ internal static class AgentApp
     /// </summary>
     public static WebApplication? Build(string[] args, out IReadOnlyList<string> errors)
     {
-        // Keep process_* and dotnet_* metrics, but not the EventCounter and Meter adapters: they repeat those
-        // figures under names Prometheus' own lint rejects (gauges ending in _count or _total).
-        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true });
+        OperationsEndpoint.SuppressNoisyDefaultMetrics();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEnvironmentVariables("PEERAGENT_");
         builder.Configuration.AddCommandLine(args);
@@ -76,9 +78,9 @@ internal static class AgentApp
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            Listeners.Listen(kestrel, mirrorEndpoint, Listeners.Mirror);
-            Listeners.Listen(kestrel, operationsEndpoint, Listeners.Operations);
-            Listeners.Listen(kestrel, peerEndpoint, Listeners.Peer, HttpProtocols.Http2);
+            Listeners.Listen(kestrel, mirrorEndpoint, MirrorListener, HttpProtocols.Http1);
+            Listeners.Listen(kestrel, operationsEndpoint, OperationsListener, HttpProtocols.Http1);
+            Listeners.Listen(kestrel, peerEndpoint, PeerListener, HttpProtocols.Http2);
         });
 
         builder.Services
@@ -92,9 +94,10 @@ internal static class AgentApp
         }
 
         var app = builder.Build();
-        MapOperations(app);
+        // The listeners open only after the store recovered (RunAsync), so answering at all means ready.
+        OperationsEndpoint.Map(app, OperationsListener);
         var endpoint = app.Services.GetRequiredService<MirrorEndpoint>();
-        app.MapWhen(context => Listeners.Is(context, Listeners.Mirror), branch => branch.Run(endpoint.HandleAsync));
+        app.MapWhen(context => Listeners.Is(context, MirrorListener), branch => branch.Run(endpoint.HandleAsync));
 
         // gRPC endpoints: the mirror and operations branches above end every request of theirs, so only
         // requests on the peer listener get this far.
@@ -115,24 +118,4 @@ internal static class AgentApp
         AgentMetrics.ObserveStore(store);
         await app.RunAsync();
     }
-
-    private static void MapOperations(WebApplication app) =>
-        app.MapWhen(context => Listeners.Is(context, Listeners.Operations), operations =>
-        {
-            operations.UseMetricServer("/metrics");
-            operations.Run(context =>
-            {
-                switch (context.Request.Path.Value)
-                {
-                    case "/healthz":
-                    case "/readyz":
-                        // The listeners open only after the store recovered, so answering at all means ready.
-                        context.Response.ContentType = "text/plain";
-                        return context.Response.WriteAsync("ok\n", context.RequestAborted);
-                    default:
-                        context.Response.StatusCode = StatusCodes.Status404NotFound;
-                        return Task.CompletedTask;
-                }
-            });
-        });
 }

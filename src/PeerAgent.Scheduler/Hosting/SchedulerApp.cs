@@ -1,16 +1,18 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Hosting;
-using Prometheus;
+using PeerAgent.Hosting;
 
 namespace PeerAgent.Scheduler.Hosting;
 
 /// <summary>Builds the scheduler process: configuration, the gRPC (h2c) and operations listeners, and the service.</summary>
 internal static class SchedulerApp
 {
+    private const string GrpcListener = "grpc";
+    private const string OperationsListener = "operations";
+
     /// <summary>
     /// Configuration comes from appsettings.json beside the binary (optional), then <c>PEERAGENT_</c> environment
     /// variables (<c>PEERAGENT_Scheduler__FanOutLimit</c>), then the command line (<c>--Scheduler:FanOutLimit=…</c>),
@@ -18,9 +20,7 @@ internal static class SchedulerApp
     /// </summary>
     public static WebApplication? Build(string[] args, out IReadOnlyList<string> errors)
     {
-        // Keep process_* and dotnet_* metrics, but not the EventCounter and Meter adapters: they repeat those
-        // figures under names Prometheus' own lint rejects (gauges ending in _count or _total).
-        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true });
+        OperationsEndpoint.SuppressNoisyDefaultMetrics();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
         // No appsettings.json ships with the scheduler (an agent that embeds it has its own, and two would collide
@@ -52,13 +52,16 @@ internal static class SchedulerApp
             kestrel.AddServerHeader = false;
 
             // h2c: agents speak HTTP/2 with prior knowledge; there is no TLS here to negotiate it.
-            SchedulerListeners.Listen(kestrel, grpcEndpoint, SchedulerListeners.Grpc, HttpProtocols.Http2);
-            SchedulerListeners.Listen(kestrel, operationsEndpoint, SchedulerListeners.Operations, HttpProtocols.Http1);
+            Listeners.Listen(kestrel, grpcEndpoint, GrpcListener, HttpProtocols.Http2);
+            Listeners.Listen(kestrel, operationsEndpoint, OperationsListener, HttpProtocols.Http1);
         });
         builder.Services.AddPeerAgentScheduler(options);
 
         var app = builder.Build();
-        MapOperations(app);
+
+        // The operations listener answers every request itself, so gRPC is never served there; the gRPC listener
+        // has only the gRPC endpoints, so /metrics is a 404 there. All state is soft: a listening scheduler is ready.
+        OperationsEndpoint.Map(app, OperationsListener);
         app.MapPeerAgentScheduler();
         return app;
     }
@@ -69,28 +72,4 @@ internal static class SchedulerApp
         ArgumentNullException.ThrowIfNull(app);
         return app.RunAsync();
     }
-
-    /// <summary>
-    /// The operations listener answers every request itself, so gRPC is never served there; the gRPC listener has
-    /// only the gRPC endpoints, so <c>/metrics</c> is a 404 there.
-    /// </summary>
-    private static void MapOperations(WebApplication app) =>
-        app.MapWhen(context => SchedulerListeners.Is(context, SchedulerListeners.Operations), operations =>
-        {
-            operations.UseMetricServer("/metrics");
-            operations.Run(context =>
-            {
-                switch (context.Request.Path.Value)
-                {
-                    case "/healthz":
-                    case "/readyz":
-                        // All state is soft and rebuilt from agents, so a listening scheduler is ready.
-                        context.Response.ContentType = "text/plain";
-                        return context.Response.WriteAsync("ok\n", context.RequestAborted);
-                    default:
-                        context.Response.StatusCode = StatusCodes.Status404NotFound;
-                        return Task.CompletedTask;
-                }
-            });
-        });
 }

@@ -3,21 +3,20 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PeerAgent.Core.Hosting;
 
-namespace PeerAgent.Scheduler.Hosting;
+namespace PeerAgent.Hosting;
 
 /// <summary>
-/// Tags each connection with the listener it arrived on, so gRPC and the operations endpoint stay apart even
-/// when their ports are picked at run time (port 0).
+/// Tags each connection with the listener it arrived on, so a process's listeners (mirror, gRPC, operations) stay
+/// apart even when their ports are picked at run time (port 0).
 /// </summary>
-internal static class SchedulerListeners
+public static class Listeners
 {
-    public const string Grpc = "grpc";
-    public const string Operations = "operations";
-
     private const string Key = "peeragent.listener";
 
+    /// <param name="protocols">Cleartext: <see cref="HttpProtocols.Http1"/>, or <see cref="HttpProtocols.Http2"/> alone for prior-knowledge h2c (gRPC).</param>
     public static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, string name, HttpProtocols protocols)
     {
+        ArgumentNullException.ThrowIfNull(kestrel);
         void Configure(ListenOptions listen)
         {
             listen.Protocols = protocols;
@@ -39,5 +38,5 @@ internal static class SchedulerListeners
     }
 
     public static bool Is(HttpContext context, string name) =>
-        context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(Key, out var value) == true && (string?)value == name;
+        context?.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(Key, out var value) == true && (string?)value == name;
 }
