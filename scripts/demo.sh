@@ -2,7 +2,8 @@
 # The main job, end to end on one machine: a local cluster on loopback. A local origin registry (Debian's
 # docker-registry) with a generated multi-layer image, the scheduler, and N agents (node-1..node-N), each with
 # its own ports, data dir and its own containerd using it as its mirror. Then:
-#   1. baseline: one containerd pulls the image straight from the origin (no agent), for reference;
+#   1. baselines, for reference: one containerd pulls the image straight from the origin (no agent), then N
+#      containerds do so at the same moment (what N nodes cost the origin, and this machine, without agents);
 #   2. warm-up: every node pulls a small image through its agent at once (JIT of the agents' code paths);
 #   3. the demo: every node pulls the image through its agent at the same moment, each pull timed.
 # It prints per node the pull time and where its agent got the blob bytes (origin or peers, from the agents'
@@ -51,31 +52,24 @@ lp_build_image warmup "1 2"
 blob_bytes=$(lp_image_blob_bytes "$image")
 echo "== pushed $image: layers of $layer_mib MiB, $blob_bytes blob bytes (config + layers)"
 
-# --- baseline: one node straight from the origin ---------------------------------------------------
-sleep 0.5
-before=$(lp_origin_blob_bytes)
-t_direct=$(lp_pull direct no "$image")
-sleep 0.5
-direct_origin=$(($(lp_origin_blob_bytes) - before))
-t_direct=$(printf '%.2f' "$t_direct")
-echo "== baseline: one containerd pulled straight from the origin in $t_direct s ($direct_origin blob bytes)"
+median() { # seconds... -> the median, 2 decimals
+  printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) printf "%.2f", a[(NR + 1) / 2];
+    else printf "%.2f", (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+maximum() { printf '%s\n' "$@" | sort -g | tail -n 1 | awk '{printf "%.2f", $1}'; }
+times_of() { # containerd name prefix -> the nodes' pull seconds, one per line
+  for n in $(seq 1 "$nodes"); do cat "$LP_WORK/$1-$n.seconds"; done
+}
 
-# --- the cluster -----------------------------------------------------------------------------------
-lp_start_scheduler
-echo "== scheduler at $LP_SCHEDULER_ADDRESS, metrics at http://127.0.0.1:$LP_SCHEDULER_METRICS_PORT/metrics"
-for n in $(seq 1 "$nodes"); do lp_start_node_agent "$n"; done
-for n in $(seq 1 "$nodes"); do
-  lp_wait_node_agent "$n"
-  echo "== node-$n: agent mirror http://127.0.0.1:${LP_NODE_MIRROR_PORT[n]}, peer http://127.0.0.1:${LP_NODE_PEER_PORT[n]}," \
-    "metrics http://127.0.0.1:${LP_NODE_METRICS_PORT[n]}/metrics, data $LP_WORK/node-$n"
-done
-
-pull_all_at_once() { # containerd name prefix, image -> each node's containerd <prefix>-<n> pulls through its
-  #                    agent, all started together; seconds in $LP_WORK/<prefix>-<n>.seconds
-  local prefix=$1 ref=$2 n pids=() failed=()
+pull_all_at_once() { # containerd name prefix, image, [direct] -> each node's containerd <prefix>-<n> pulls
+  #                    through its agent (or straight from the origin with "direct"), all started together;
+  #                    seconds in $LP_WORK/<prefix>-<n>.seconds
+  local prefix=$1 ref=$2 n mirror pids=() failed=()
   for n in $(seq 1 "$nodes"); do lp_containerd_start "$prefix-$n"; done
   for n in $(seq 1 "$nodes"); do
-    lp_containerd_pull "$prefix-$n" "${LP_NODE_MIRROR_PORT[n]}" "$ref" >"$LP_WORK/$prefix-$n.seconds" &
+    mirror=no
+    [ "${3:-}" = direct ] || mirror=${LP_NODE_MIRROR_PORT[n]}
+    lp_containerd_pull "$prefix-$n" "$mirror" "$ref" >"$LP_WORK/$prefix-$n.seconds" &
     pids[n]=$!
   done
   for n in $(seq 1 "$nodes"); do
@@ -87,6 +81,33 @@ pull_all_at_once() { # containerd name prefix, image -> each node's containerd <
     lp_die "pulls of $ref failed on: ${failed[*]} (logs in $LP_WORK)"
   fi
 }
+
+# --- baselines: straight from the origin, one node alone, then every node at once --------------------
+sleep 0.5
+before=$(lp_origin_blob_bytes)
+t_direct=$(lp_pull direct no "$image")
+sleep 0.5
+direct_origin=$(($(lp_origin_blob_bytes) - before))
+t_direct=$(printf '%.2f' "$t_direct")
+echo "== baseline: one containerd pulled straight from the origin in $t_direct s ($direct_origin blob bytes)"
+before=$(lp_origin_blob_bytes)
+pull_all_at_once direct "$image" direct
+sleep 0.5
+mapfile -t direct_times < <(times_of direct)
+direct_all_origin=$(($(lp_origin_blob_bytes) - before))
+direct_p50=$(median "${direct_times[@]}") direct_max=$(maximum "${direct_times[@]}")
+echo "== baseline: $nodes containerds pulled straight from the origin at once: p50 $direct_p50 s, slowest $direct_max s" \
+  "($direct_all_origin blob bytes)"
+
+# --- the cluster -----------------------------------------------------------------------------------
+lp_start_scheduler
+echo "== scheduler at $LP_SCHEDULER_ADDRESS, metrics at http://127.0.0.1:$LP_SCHEDULER_METRICS_PORT/metrics"
+for n in $(seq 1 "$nodes"); do lp_start_node_agent "$n"; done
+for n in $(seq 1 "$nodes"); do
+  lp_wait_node_agent "$n"
+  echo "== node-$n: agent mirror http://127.0.0.1:${LP_NODE_MIRROR_PORT[n]}, peer http://127.0.0.1:${LP_NODE_PEER_PORT[n]}," \
+    "metrics http://127.0.0.1:${LP_NODE_METRICS_PORT[n]}/metrics, data $LP_WORK/node-$n"
+done
 
 # A just-started agent compiles its code paths on first use (JIT); a node's agent is long-lived, so warm every
 # agent up on a small separate image, through the scheduler and the peer path, before measuring.
@@ -100,8 +121,9 @@ metric() { # node, name, [label filter]
     lp_die "node-$1's agent does not answer on its metrics port; its log (tail above): $LP_WORK/node-$1.log"
   fi
 }
-declare -a up0 down0 sent0 served0
+declare -a up0 down0 sent0 served0 cpu0
 for n in $(seq 1 "$nodes"); do
+  cpu0[n]=$(lp_cpu_seconds "${LP_NODE_PID[n]}")
   up0[n]=$(metric "$n" peeragent_upstream_received_bytes_total 'kind="blob"')
   down0[n]=$(metric "$n" peeragent_peer_downloaded_bytes_total)
   sent0[n]=$(metric "$n" peeragent_peer_uploaded_bytes_total)
@@ -122,7 +144,8 @@ problems=()
 declare -a times
 up_sum=0 peer_bytes=0
 echo
-printf '%-8s %8s %18s %16s %16s %18s\n' "node" "seconds" "agent from origin" "agent from peers" "agent to peers" "served containerd"
+printf '%-8s %8s %18s %16s %16s %18s %10s\n' "node" "seconds" "agent from origin" "agent from peers" "agent to peers" \
+  "served containerd" "agent CPU s"
 for n in $(seq 1 "$nodes"); do
   t=$(cat "$LP_WORK/pull-$n.seconds")
   times+=("$t")
@@ -131,9 +154,10 @@ for n in $(seq 1 "$nodes"); do
   sent=$(metric "$n" peeragent_peer_uploaded_bytes_total)
   served=$(metric "$n" peeragent_mirror_served_bytes_total 'kind="blob"')
   up=$((up - up0[n])) down=$((down - down0[n])) sent=$((sent - sent0[n])) served=$((served - served0[n]))
+  cpu=$(echo "$(lp_cpu_seconds "${LP_NODE_PID[n]}") - ${cpu0[n]}" | bc)
   up_sum=$((up_sum + up))
   peer_bytes=$((peer_bytes + down))
-  printf '%-8s %8.2f %18s %16s %16s %18s\n' "node-$n" "$t" "$up" "$down" "$sent" "$served"
+  printf '%-8s %8.2f %18s %16s %16s %18s %10.2f\n' "node-$n" "$t" "$up" "$down" "$sent" "$served" "$cpu"
   if [ "$served" -lt "$blob_bytes" ]; then
     problems+=("node-$n: its agent served containerd $served blob bytes, less than the image's $blob_bytes")
   fi
@@ -145,13 +169,12 @@ if [ "$((origin_bytes * 2))" -gt "$((blob_bytes * 3))" ]; then
   problems+=("the origin sent $origin_bytes blob bytes, more than 1.5 copies of the image ($blob_bytes)")
 fi
 
-p50=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) printf "%.2f", a[(NR + 1) / 2];
-  else printf "%.2f", (a[NR / 2] + a[NR / 2 + 1]) / 2}')
-max=$(printf '%s\n' "${times[@]}" | sort -g | tail -n 1 | awk '{printf "%.2f", $1}')
+p50=$(median "${times[@]}") max=$(maximum "${times[@]}")
 copies() { echo "scale=2; $1 / $2" | bc; }
 echo
 echo "image: $blob_bytes blob bytes; pulled by $nodes nodes at once: p50 $p50 s, slowest $max s"
-echo "       (baseline: one node straight from the origin took $t_direct s)"
+echo "       (baselines straight from the origin: one node alone $t_direct s; $nodes nodes at once p50 $direct_p50 s," \
+  "slowest $direct_max s, $direct_all_origin blob bytes)"
 echo "origin sent $origin_bytes blob bytes ($(copies "$origin_bytes" "$blob_bytes") copies of the image, access log);" \
   "the agents fetched $up_sum from it (their metrics)"
 echo "the agents exchanged $peer_bytes piece bytes with each other"
