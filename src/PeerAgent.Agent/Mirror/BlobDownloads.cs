@@ -116,6 +116,16 @@ internal sealed class BlobDownloads
                     return new BlobFetch.Joined(lease);
                 }
 
+                // That download is over (failed, or finished and let go) even if its writer has not forgotten it
+                // yet: forget it now, so the next attempt starts a fresh download instead of finding it again.
+                lock (_inFlight)
+                {
+                    if (_inFlight.TryGetValue(digest, out var current) && current.Task == theirs)
+                    {
+                        _inFlight.Remove(digest);
+                    }
+                }
+
                 if (attempt < MaxStartAttempts)
                 {
                     continue; // the other start failed (its credentials, say); try with ours
@@ -237,6 +247,7 @@ internal sealed class BlobDownloads
 
                 registration.Dispose(); // before the partial closes; keeps the piece digests of a committed blob
             });
+            Forget(download.Digest, slot); // before reporting: a request arriving now starts afresh or finds the blob
 
             if (pieceDigests is not null)
             {

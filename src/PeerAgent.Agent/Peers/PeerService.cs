@@ -139,12 +139,21 @@ internal sealed class PeerService : Peer.PeerBase
                 PieceLength = layout.LengthOf(index),
                 PieceSha256 = HashBytes(pieceDigest),
             };
-            await SendPieceAsync(reader, partial, header, responseStream, cancellationToken);
+            var source = new PieceSource(_store, task, reader, partial);
+            try
+            {
+                await SendPieceAsync(source, header, responseStream, cancellationToken);
+            }
+            finally
+            {
+                reader = source.Reader; // may have switched to the committed blob; disposed below
+            }
+
             PeerMetrics.UploadsServed.Inc();
         }
         catch (ObjectDisposedException)
         {
-            // The downloader closed the partial blob under us (committed or gave up); the caller retries elsewhere.
+            // The downloader gave the partial blob up under us (it did not commit); the caller retries elsewhere.
             PeerMetrics.UploadsFailed.Inc();
             throw new RpcException(new Status(StatusCode.Unavailable, $"task {task} closed while piece {index} was being sent"));
         }
@@ -160,7 +169,7 @@ internal sealed class PeerService : Peer.PeerBase
         }
     }
 
-    private async Task SendPieceAsync(BlobReader? reader, PartialBlob? partial, PieceHeader header, IServerStreamWriter<PieceChunk> responseStream, CancellationToken cancellationToken)
+    private async Task SendPieceAsync(PieceSource source, PieceHeader header, IServerStreamWriter<PieceChunk> responseStream, CancellationToken cancellationToken)
     {
         var chunkBytes = (int)Math.Min(_chunkBytes, header.PieceLength);
         var bufferA = ArrayPool<byte>.Shared.Rent(Math.Max(chunkBytes, 1));
@@ -176,7 +185,7 @@ internal sealed class PeerService : Peer.PeerBase
 
             var current = bufferA;
             var currentWrap = wrapA;
-            var read = await ReadChunkAsync(reader, partial, offset, current, Math.Min(chunkBytes, remaining), cancellationToken);
+            var read = await source.ReadChunkAsync(offset, current, Math.Min(chunkBytes, remaining), cancellationToken);
             Task? write = null;
             while (true)
             {
@@ -207,7 +216,7 @@ internal sealed class PeerService : Peer.PeerBase
 
                 // Read the next chunk into the other buffer while this one is written.
                 (current, currentWrap) = ReferenceEquals(current, bufferA) ? (bufferB, wrapB) : (bufferA, wrapA);
-                read = await ReadChunkAsync(reader, partial, offset, current, Math.Min(chunkBytes, remaining), cancellationToken);
+                read = await source.ReadChunkAsync(offset, current, Math.Min(chunkBytes, remaining), cancellationToken);
             }
 
             await write;
@@ -217,26 +226,6 @@ internal sealed class PeerService : Peer.PeerBase
             ArrayPool<byte>.Shared.Return(bufferA);
             ArrayPool<byte>.Shared.Return(bufferB);
         }
-    }
-
-    private static async ValueTask<int> ReadChunkAsync(BlobReader? reader, PartialBlob? partial, long offset, byte[] buffer, int count, CancellationToken cancellationToken)
-    {
-        var filled = 0;
-        while (filled < count)
-        {
-            var memory = buffer.AsMemory(filled, count - filled);
-            var read = reader is not null
-                ? await reader.ReadAsync(offset + filled, memory, cancellationToken)
-                : await partial!.ReadAsync(offset + filled, memory, cancellationToken);
-            if (read == 0)
-            {
-                throw new EndOfStreamException($"blob ended at offset {offset + filled} inside a piece");
-            }
-
-            filled += read;
-        }
-
-        return filled;
     }
 
     private async Task ListCommittedAsync(Digest task, long expectedLength, IServerStreamWriter<PieceAnnouncement> responseStream, CancellationToken cancellationToken)
@@ -300,6 +289,51 @@ internal sealed class PeerService : Peer.PeerBase
         if (expected != 0 && expected != actual)
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{task} is {actual} bytes here, not {expected}"));
+        }
+    }
+
+    /// <summary>
+    /// Where a piece's bytes are read from: the committed blob, or the partial file of a download in progress. A
+    /// partial that commits while its piece is being sent is closed under us; the same bytes are then read on from
+    /// the committed blob, so a parent finishing its own download never breaks a child's piece.
+    /// </summary>
+    private sealed class PieceSource(ContentStore store, Digest task, BlobReader? reader, PartialBlob? partial)
+    {
+        public BlobReader? Reader { get; private set; } = reader;
+
+        public async ValueTask<int> ReadChunkAsync(long offset, byte[] buffer, int count, CancellationToken cancellationToken)
+        {
+            var filled = 0;
+            while (filled < count)
+            {
+                var memory = buffer.AsMemory(filled, count - filled);
+                int read;
+                if (Reader is { } committed)
+                {
+                    read = await committed.ReadAsync(offset + filled, memory, cancellationToken);
+                }
+                else
+                {
+                    try
+                    {
+                        read = await partial!.ReadAsync(offset + filled, memory, cancellationToken);
+                    }
+                    catch (ObjectDisposedException) when (store.TryOpenRead(task, out var now))
+                    {
+                        Reader = now; // committed meanwhile: the same verified bytes, under their final name
+                        continue;
+                    }
+                }
+
+                if (read == 0)
+                {
+                    throw new EndOfStreamException($"blob ended at offset {offset + filled} inside a piece");
+                }
+
+                filled += read;
+            }
+
+            return filled;
         }
     }
 }

@@ -1,9 +1,12 @@
+using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.Logging.Abstractions;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
 using PeerAgent.Core.Storage;
 using PeerAgent.Protocol.V1;
+using PeerAgent.Testing;
 
 namespace PeerAgent.Agent.Tests.Peers;
 
@@ -112,6 +115,34 @@ public sealed class PeerServiceTests
         (await ReadAsync(target, PieceSize, 1000)).Should().Equal(PeerTestHost.PieceBytes(content, 1, PieceSize));
         (await missing.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.NotFound);
         target.HasPiece(0).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task DownloadPiece_PartialCommitsWhileItsPieceIsBeingSent_RestComesFromTheCommittedBlob()
+    {
+        await using var host = await PeerTestHost.StartAsync();
+        var content = TestContent.Random(PieceSize + 1000);
+        var digest = Digest.Compute(content);
+        var partial = host.ServerStore.OpenPartial(digest, content.Length);
+        await WritePieceAsync(partial, content, 0);
+        var registration = host.Tasks.Register(partial);
+        var options = new PeerOptions { ChunkBytes = 64 * 1024 };
+        var service = new PeerService(host.ServerStore, host.Tasks, PeerUploadLimits.Create(options), options, NullLogger<PeerService>.Instance);
+        var writer = new GatedStreamWriter<PieceChunk>(m => new PieceChunk { Header = m.Header?.Clone(), Data = ByteString.CopyFrom(m.Data.Span) });
+        writer.Close(); // hold the first chunk until the partial has gone
+
+        var upload = service.DownloadPiece(new DownloadPieceRequest { TaskDigest = digest.ToString(), PieceIndex = 0 }, writer, new TestServerCallContext());
+        await Wait.UntilAsync(() => writer.Count == 1, Deadline, "the first chunk is out");
+        await WritePieceAsync(partial, content, 1);
+        await partial.CommitAsync(default);
+        registration.Dispose();
+        partial.Dispose(); // the downloader lets go: reading the partial now throws ObjectDisposedException
+        writer.Open();
+        await upload.WaitAsync(Deadline);
+
+        var sent = writer.Written.SelectMany(chunk => chunk.Data.ToByteArray()).ToArray();
+        sent.Should().Equal(PeerTestHost.PieceBytes(content, 0, PieceSize));
+        writer.Written.Count.Should().BeGreaterThan(2, "most chunks were read after the partial closed");
     }
 
     [Fact]
