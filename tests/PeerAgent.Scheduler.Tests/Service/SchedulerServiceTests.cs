@@ -134,6 +134,8 @@ public sealed class SchedulerServiceTests
         await c.NextAsync();
         await b.SendAsync(new AnnounceRequest { PiecesFinished = new PiecesFinished { Indexes = { 0, 1 } } });
 
+        // b's report and c's request travel on different streams: let the scheduler take in b's pieces first.
+        await SchedulerTestHost.WaitUntilAsync(() => host.Scheduler.Inspect(SchedulerTestHost.Blob, "b")?.PresentPieces == 2, "b's pieces are known");
         await c.SendAsync(new AnnounceRequest { Reschedule = new Reschedule() });
         var decision = await c.NextAsync();
 
