@@ -165,11 +165,13 @@ internal static class Driver
                     continue;
                 }
 
-                using var call = client.Client.DownloadPiece(new DownloadPieceRequest { TaskDigest = digest.ToString(), PieceIndex = index });
+                // The downloader's own decoder: each chunk's bytes land in a pooled buffer, as they do before a store write.
+                using var call = client.OpenPiece(new DownloadPieceRequest { TaskDigest = digest.ToString(), PieceIndex = index }, default);
                 long got = 0;
                 while (await call.ResponseStream.MoveNext(default))
                 {
-                    got += call.ResponseStream.Current.Data.Length;
+                    using var chunk = call.ResponseStream.Current;
+                    got += chunk.Length;
                 }
 
                 Interlocked.Add(ref moved, got);

@@ -23,6 +23,7 @@ internal sealed class PeerClient : IDisposable
     internal const int StreamWindowBytes = 8 * 1024 * 1024;
 
     private readonly GrpcChannel _channel;
+    private readonly CallInvoker _invoker;
     private readonly ILogger _logger;
     private readonly string _peer;
 
@@ -47,7 +48,8 @@ internal sealed class PeerClient : IDisposable
             MaxReceiveMessageSize = PeerOptions.MaxChunkBytes + PeerOptions.MessageOverheadBytes,
             MaxSendMessageSize = 64 * 1024,
         });
-        Client = new Peer.PeerClient(_channel);
+        _invoker = _channel.CreateCallInvoker();
+        Client = new Peer.PeerClient(_invoker);
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _peer = address.Authority;
     }
@@ -74,47 +76,38 @@ internal sealed class PeerClient : IDisposable
             request.ExpectedSha256 = PeerService.HashBytes(e);
         }
 
-        using var call = Client.DownloadPiece(request, cancellationToken: cancellationToken);
+        using var call = OpenPiece(request, cancellationToken);
         var stream = call.ResponseStream;
         if (!await stream.MoveNext(cancellationToken))
         {
             throw new PeerPieceException($"peer {_peer} ended piece {index} of {target.Digest} without a header");
         }
 
-        var header = stream.Current.Header
-            ?? throw new PeerPieceException($"peer {_peer} sent piece {index} of {target.Digest} without a header");
-        if (header.PieceIndex != index || header.ContentLength != layout.Length || header.PieceOffset != offset || header.PieceLength != length || header.PieceSha256.Length != 32)
+        PieceWriter writer;
+        using (var first = stream.Current)
         {
-            throw new PeerPieceException($"peer {_peer} sent a header for piece {header.PieceIndex} ({header.PieceOffset}+{header.PieceLength} of {header.ContentLength}) when asked for piece {index} ({offset}+{length} of {layout.Length})");
-        }
-
-        var announced = Digest.FromHash("sha256", header.PieceSha256.Span);
-        if (expected is { } wanted && wanted != announced)
-        {
-            throw new PeerPieceException($"peer {_peer} offers piece {index} of {target.Digest} as {announced}, expected {wanted}");
-        }
-
-        var writer = target.BeginPiece(index);
-        var data = stream.Current.Data;
-        while (true)
-        {
-            if (!data.IsEmpty)
+            var header = first.Header
+                ?? throw new PeerPieceException($"peer {_peer} sent piece {index} of {target.Digest} without a header");
+            if (header.PieceIndex != index || header.ContentLength != layout.Length || header.PieceOffset != offset || header.PieceLength != length || header.PieceSha256.Length != 32)
             {
-                if (data.Length > length - writer.Written)
-                {
-                    throw new PeerPieceException($"peer {_peer} sent more than the {length} bytes of piece {index} of {target.Digest}");
-                }
-
-                await writer.WriteAsync(data.Memory, cancellationToken);
-                PeerMetrics.DownloadedBytes.Inc(data.Length);
+                throw new PeerPieceException($"peer {_peer} sent a header for piece {header.PieceIndex} ({header.PieceOffset}+{header.PieceLength} of {header.ContentLength}) when asked for piece {index} ({offset}+{length} of {layout.Length})");
             }
 
-            if (!await stream.MoveNext(cancellationToken))
+            var announced = Digest.FromHash("sha256", header.PieceSha256.Span);
+            if (expected is { } wanted && wanted != announced)
             {
-                break;
+                throw new PeerPieceException($"peer {_peer} offers piece {index} of {target.Digest} as {announced}, expected {wanted}");
             }
 
-            data = stream.Current.Data;
+            expected ??= announced;
+            writer = target.BeginPiece(index);
+            await WriteChunkAsync(writer, first, index, target, cancellationToken);
+        }
+
+        while (await stream.MoveNext(cancellationToken))
+        {
+            using var chunk = stream.Current;
+            await WriteChunkAsync(writer, chunk, index, target, cancellationToken);
         }
 
         if (writer.Written != length)
@@ -124,7 +117,7 @@ internal sealed class PeerClient : IDisposable
 
         try
         {
-            return await writer.CompleteAsync(expected ?? announced, cancellationToken);
+            return await writer.CompleteAsync(expected, cancellationToken);
         }
         catch (DigestMismatchException ex)
         {
@@ -134,5 +127,25 @@ internal sealed class PeerClient : IDisposable
         }
     }
 
+    /// <summary>The raw <c>DownloadPiece</c> call with pooled chunks (dispose each); <see cref="DownloadPieceAsync"/> is the checked way.</summary>
+    internal AsyncServerStreamingCall<PooledPieceChunk> OpenPiece(DownloadPieceRequest request, CancellationToken cancellationToken) =>
+        _invoker.AsyncServerStreamingCall(PooledPieceChunk.DownloadPieceMethod, host: null, new CallOptions(cancellationToken: cancellationToken), request);
+
     public void Dispose() => _channel.Dispose();
+
+    private async Task WriteChunkAsync(PieceWriter writer, PooledPieceChunk chunk, int index, PartialBlob target, CancellationToken cancellationToken)
+    {
+        if (chunk.Length == 0)
+        {
+            return;
+        }
+
+        if (chunk.Length > writer.Length - writer.Written)
+        {
+            throw new PeerPieceException($"peer {_peer} sent more than the {writer.Length} bytes of piece {index} of {target.Digest}");
+        }
+
+        await writer.WriteAsync(chunk.Data, cancellationToken);
+        PeerMetrics.DownloadedBytes.Inc(chunk.Length);
+    }
 }
