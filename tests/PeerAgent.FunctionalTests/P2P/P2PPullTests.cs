@@ -141,6 +141,44 @@ public sealed class P2PPullTests(LargeImageOriginFixture fixture, ITestOutputHel
     }
 
     [Fact]
+    public async Task StripedBackToSource_EachAgentReadsItsShareFromTheOriginAndTheRestFromThePeer()
+    {
+        var blob = Image.LargestLayer; // 11 pieces: stripes of 5 and 6
+        var cluster = await StartClusterAsync(Origin, new AgentClusterOptions
+        {
+            Nodes = 2,
+            WithContainerd = false,
+            Scheduler = new SchedulerProcessOptions { ExtraArgs = ["--Scheduler:StripeBackToSource=true", "--Scheduler:BackToSourceQuota=2"] },
+        });
+        var (a, b) = (cluster[0].Agent, cluster[1].Agent);
+        await Origin.ResetAsync();
+        using var clientA = a.CreateMirrorClient(TimeSpan.FromMinutes(3));
+        using var clientB = b.CreateMirrorClient(TimeSpan.FromMinutes(3));
+
+        var results = await Task.WhenAll(MirrorHttp.GetBlobAsync(clientA, Image, blob), MirrorHttp.GetBlobAsync(clientB, Image, blob));
+
+        foreach (var result in results)
+        {
+            result.CompletedSuccessfully.Should().BeTrue("both GETs complete: {0}", result);
+            result.BodyDigest.Should().Be(blob.Digest);
+        }
+
+        await Origin.WaitForQuietAsync();
+        Origin.BlobBytesServed.Should().Be(blob.Size, "the two stripes are disjoint and together one copy:\n{0}", Origin.DescribeRequests());
+        foreach (var agent in new[] { a, b })
+        {
+            var metrics = await agent.GetMetricsAsync();
+            var fromOrigin = metrics.Sum(UpstreamBytes, ("kind", "blob"));
+            var fromPeer = metrics.Sum(PeerDownloadedBytes);
+            Output.WriteLine($"{agent.PeerUrl}: {fromOrigin} bytes from the origin, {fromPeer} from its peer");
+            fromOrigin.Should().BeInRange(4 * PieceSize, blob.Size - (4 * PieceSize), "each agent reads only its stripe (5 or 6 of 11 pieces) from the origin");
+            (fromOrigin + fromPeer).Should().Be(blob.Size, "the rest of the blob comes from the other agent");
+            await ShouldHoldOnlyVerifiedBlobsAsync(agent);
+            agent.ShouldHaveNoErrors();
+        }
+    }
+
+    [Fact]
     public async Task SchedulerUnreachable_PullsStillCompleteFromOrigin()
     {
         var nothingListens = $"http://127.0.0.1:{FreePort.Get()}";
