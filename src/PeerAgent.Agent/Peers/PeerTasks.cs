@@ -17,7 +17,7 @@ internal readonly record struct CompletedPiece(int Index, Digest Sha256);
 /// </summary>
 /// <remarks>
 /// The downloader registers each open <see cref="PartialBlob"/> and calls <see cref="PieceCompleted"/> after each
-/// piece verifies. Nothing registers yet: the mirror's own downloads will once the peer listener is wired in.
+/// piece verifies (<see cref="PeerAgent.Agent.Mirror.BlobDownloads"/> and <see cref="PeerAgent.Agent.Swarm.SwarmDownload"/>).
 /// </remarks>
 internal sealed class PeerTasks
 {
