@@ -43,4 +43,7 @@ internal static partial class SchedulerLog
 
     [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "Peer {HostId} published {Count} piece digests for task {Task}, which has {PieceCount} pieces; ignored")]
     public static partial void PieceDigestCountMismatch(ILogger logger, Digest task, string hostId, int count, int pieceCount);
+
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "Peer {HostId} got a piece of task {Task} from {ParentHostId} that did not verify; {ParentHostId} leaves the task")]
+    public static partial void ParentCorrupt(ILogger logger, Digest task, string hostId, string parentHostId);
 }

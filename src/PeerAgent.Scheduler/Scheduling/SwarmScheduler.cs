@@ -14,7 +14,7 @@ namespace PeerAgent.Scheduler.Scheduling;
 /// <item><see cref="RegisterHost"/> when an agent connects, then <see cref="Heartbeat"/> periodically (false: register again).</item>
 /// <item><see cref="Announce"/> when a download starts, or again with its bitmap after a scheduler restart.</item>
 /// <item><see cref="Schedule"/> for parents, back-to-source or wait; again on a reschedule request or after a wait.</item>
-/// <item>Reports: <see cref="PieceFinished"/>, <see cref="PieceFailed"/>, <see cref="ParentFailed"/>,
+/// <item>Reports: <see cref="PieceFinished"/>, <see cref="PieceFailed"/>, <see cref="ParentCorrupt"/>, <see cref="ParentFailed"/>,
 /// <see cref="PublishPieceDigests"/>, <see cref="DownloadFinished"/>, <see cref="DownloadFailed"/>, <see cref="Leave"/>.</item>
 /// <item><see cref="Sweep"/> from a timer (about once a second): drops silent hosts, revokes stalled back-to-source
 /// slots, and lists the peers that need a new decision pushed to them.</item>
@@ -372,6 +372,30 @@ internal sealed class SwarmScheduler
 
             var failures = child.CountFailure(parentHostId);
             return failures >= _options.ParentFailureLimit && DropParent(task, child, parentHostId, failures);
+        }
+    }
+
+    /// <summary>
+    /// A piece from <paramref name="parentHostId"/> did not match its sha256: that parent's copy is bad (or it lies),
+    /// so it leaves the task for every child, not only this one, and frees any back-to-source slot it held (a
+    /// finished seed otherwise keeps its slot, and children would wait on it). Its children get new parents at the
+    /// next sweep. The parent may join again by announcing anew.
+    /// </summary>
+    /// <returns>True when the parent was removed.</returns>
+    public bool ParentCorrupt(Digest digest, string hostId, string parentHostId)
+    {
+        lock (_lock)
+        {
+            if (!TryGetPeer(digest, hostId, out var task, out var child)
+                || !task.Peers.TryGetValue(parentHostId, out var parent)
+                || ReferenceEquals(parent, child))
+            {
+                return false;
+            }
+
+            SchedulerLog.ParentCorrupt(_logger, digest, hostId, parentHostId);
+            RemovePeer(task, parent);
+            return true;
         }
     }
 

@@ -179,7 +179,9 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
             case AnnounceRequest.KindOneofCase.PieceFailed:
                 SchedulerMetrics.ReportPieceFailed.Inc();
                 var failed = request.PieceFailed;
-                if (_scheduler.PieceFailed(peer.Task, peer.HostId, failed.Index, failed.ParentHostId))
+                if (failed.Corrupt
+                        ? _scheduler.ParentCorrupt(peer.Task, peer.HostId, failed.ParentHostId)
+                        : _scheduler.PieceFailed(peer.Task, peer.HostId, failed.Index, failed.ParentHostId))
                 {
                     await stream.WriteAsync(_decisions.Next);
                 }

@@ -251,6 +251,8 @@ public sealed class P2PPullTests(LargeImageOriginFixture fixture, ITestOutputHel
         mismatches.Should().BeLessThanOrEqualTo(
             2 * ParentFailureLimit, "after the bad piece B stops asking A for it (the scheduler drops a parent after {0} failures) instead of retrying it again and again", ParentFailureLimit);
         metricsB.Sum(UpstreamBytes, ("kind", "blob")).Should().BeGreaterThan(0, "the piece A could not give B correctly had to come from the origin");
+        metricsB.Sum("peeragent_swarm_origin_fallbacks_total", ("reason", "stall")).Should().Be(
+            0, "the scheduler took the rotten seed out of the task and gave B its back-to-source slot; B did not have to wait for a stall\n{0}", metricsB.Describe("peeragent_swarm"));
         var aAddress = $"127.0.0.1:{a.Agent.PeerPort}";
         b.Agent.Logs.Should().Contain(
             line => line.Contains(aAddress, StringComparison.Ordinal) || line.Contains("mismatch", StringComparison.OrdinalIgnoreCase),

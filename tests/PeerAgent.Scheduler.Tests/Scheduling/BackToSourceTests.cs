@@ -60,6 +60,37 @@ public class BackToSourceTests
     }
 
     [Fact]
+    public void ParentCorrupt_FinishedSeedServedWrongBytes_LeavesTheTaskAndItsSlotGoesToTheNextAsker()
+    {
+        var swarm = new Swarm().Host("a").Host("b").Host("c");
+        swarm.Peer("a").Peer("b").Peer("c");
+        swarm.Schedule("a").Outcome.Should().Be(ScheduleOutcome.BackToSource);
+        swarm.Scheduler.DownloadFinished(Swarm.Blob, "a");
+        swarm.Schedule("b").Parents.Select(p => p.HostId).Should().Contain("a");
+        swarm.Schedule("c").Parents.Select(p => p.HostId).Should().Contain("a");
+
+        swarm.Scheduler.ParentCorrupt(Swarm.Blob, "b", "a").Should().BeTrue();
+
+        swarm.Scheduler.Inspect(Swarm.Blob, "a").Should().BeNull("a's copy is bad: no child may be sent to it again");
+        swarm.Scheduler.Sweep().Orphaned.Should().Contain(new PeerRef(Swarm.Blob, "c"), "c lost a as a parent and needs a new decision");
+        swarm.Schedule("b").Outcome.Should().Be(ScheduleOutcome.BackToSource, "the finished seed's slot was freed with it");
+    }
+
+    [Fact]
+    public void PieceFailed_NotCorrupt_KeepsTheParentInTheTask()
+    {
+        var swarm = new Swarm().Host("a").Host("b");
+        swarm.Peer("a").Peer("b");
+        swarm.Schedule("a");
+        swarm.Schedule("b");
+
+        swarm.Scheduler.PieceFailed(Swarm.Blob, "b", 0, "a");
+
+        swarm.Scheduler.Inspect(Swarm.Blob, "a").Should().NotBeNull("one failed transfer says nothing about a's copy");
+        swarm.Inspect("a").BackToSourceSlot.Should().Be(0);
+    }
+
+    [Fact]
     public void Schedule_BackToSourcePeerStalls_NextAskerTakesOverAndSweepReportsTheRevocation()
     {
         var swarm = new Swarm(o => o.BackToSourceStallTimeout = TimeSpan.FromSeconds(5)).Host("a").Host("b").Host("c");

@@ -116,10 +116,27 @@ public sealed class SchedulerServiceTests
         await b.NextAsync();
 
         await b.SendAsync(new AnnounceRequest { PieceFailed = new PieceFailed { Index = 3, ParentHostId = "a" } });
-        await b.SendAsync(new AnnounceRequest { PieceFailed = new PieceFailed { Index = 3, ParentHostId = "a", Corrupt = true } });
+        await b.SendAsync(new AnnounceRequest { PieceFailed = new PieceFailed { Index = 4, ParentHostId = "a" } });
         var decision = await b.NextAsync();
 
         decision.KindCase.Should().Be(AnnounceResponse.KindOneofCase.Wait, "the second failure reached the limit, so a was dropped and no other source is left");
+        host.Scheduler.Inspect(SchedulerTestHost.Blob, "a").Should().NotBeNull("failed transfers drop a for b only");
+    }
+
+    [Fact]
+    public async Task PieceFailedCorrupt_ParentLeavesTheTaskAndTheChildTakesItsSlot()
+    {
+        await using var host = await SchedulerTestHost.StartAsync();
+        using var a = await host.RegisterAsync("a");
+        (await a.NextAsync()).KindCase.Should().Be(AnnounceResponse.KindOneofCase.BackToSource);
+        using var b = await host.RegisterAsync("b");
+        (await b.NextAsync()).KindCase.Should().Be(AnnounceResponse.KindOneofCase.Parents);
+
+        await b.SendAsync(new AnnounceRequest { PieceFailed = new PieceFailed { Index = 0, ParentHostId = "a", Corrupt = true } });
+        var decision = await b.NextAsync();
+
+        decision.KindCase.Should().Be(AnnounceResponse.KindOneofCase.BackToSource, "a served wrong bytes, so it left the task and freed its slot");
+        host.Scheduler.Inspect(SchedulerTestHost.Blob, "a").Should().BeNull();
     }
 
     [Fact]
