@@ -95,6 +95,20 @@ public sealed class SchedulerProcess : IAsyncDisposable, IDisposable
     /// <summary>SIGKILL, as in a crash.</summary>
     public void KillHard() => _process?.Kill(entireProcessTree: true);
 
+    /// <summary>Kills the scheduler and starts a new one on the same ports: all its soft state is gone.</summary>
+    public async Task RestartAsync()
+    {
+        if (_process is not null)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            _process.Dispose();
+            _process = null;
+        }
+
+        await StartCoreAsync();
+    }
+
     public async Task<PrometheusMetrics> GetMetricsAsync()
     {
         using var response = await Http.GetAsync(new Uri($"{MetricsUrl}/metrics"));

@@ -179,6 +179,33 @@ public sealed class P2PPullTests(LargeImageOriginFixture fixture, ITestOutputHel
     }
 
     [Fact]
+    public async Task SchedulerRestarted_AgentsAnnounceTheirBlobsAgain_SoTheNextNodeStillGetsThemFromPeers()
+    {
+        var blob = Image.LargestLayer;
+        var cluster = await StartClusterAsync(Origin, new AgentClusterOptions { Nodes = 2, WithContainerd = false });
+        var (a, b) = (cluster[0].Agent, cluster[1].Agent);
+        using var clientA = a.CreateMirrorClient(TimeSpan.FromMinutes(3));
+        var seeded = await MirrorHttp.GetBlobAsync(clientA, Image, blob);
+        seeded.CompletedSuccessfully.Should().BeTrue("node-1 fetches the blob: {0}", seeded);
+        await Wait.UntilAsync(() => File.Exists(a.CommittedBlobPath(blob.Digest)), TimeSpan.FromSeconds(30), "node-1 holds the blob");
+
+        await cluster.Scheduler!.RestartAsync();
+        await Wait.UntilAsync(
+            () => a.Logs.Any(line => line.Contains("announced 1 stored blobs", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30),
+            "node-1 notices the new scheduler at its next heartbeat and announces what it holds");
+        await Origin.ResetAsync();
+        using var clientB = b.CreateMirrorClient(TimeSpan.FromMinutes(3));
+        var result = await MirrorHttp.GetBlobAsync(clientB, Image, blob);
+
+        result.CompletedSuccessfully.Should().BeTrue("node-2 gets the blob: {0}", result);
+        result.BodyDigest.Should().Be(blob.Digest);
+        (await b.GetMetricsAsync()).Sum(PeerDownloadedBytes).Should().Be(blob.Size, "the restarted scheduler learned node-1 is a seed and sent node-2 there");
+        await Origin.WaitForQuietAsync();
+        Origin.BlobBytesServed.Should().Be(0, "the origin was only asked whether node-2's client may read the blob\n{0}", Origin.DescribeRequests());
+    }
+
+    [Fact]
     public async Task SchedulerUnreachable_PullsStillCompleteFromOrigin()
     {
         var nothingListens = $"http://127.0.0.1:{FreePort.Get()}";
