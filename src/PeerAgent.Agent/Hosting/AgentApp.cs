@@ -17,7 +17,7 @@ using PeerAgent.Scheduler.Scheduling;
 
 namespace PeerAgent.Agent.Hosting;
 
-/// <summary>Builds the agent: configuration, listeners, services and the two request pipelines.</summary>
+/// <summary>Builds the agent: configuration, the mirror, peer and operations listeners, services and their pipelines.</summary>
 internal static class AgentApp
 {
     private const string MirrorListener = "mirror";
@@ -94,6 +94,7 @@ internal static class AgentApp
         }
 
         var app = builder.Build();
+
         // The listeners open only after the store recovered (RunAsync), so answering at all means ready.
         OperationsEndpoint.Map(app, OperationsListener);
         var endpoint = app.Services.GetRequiredService<MirrorEndpoint>();
