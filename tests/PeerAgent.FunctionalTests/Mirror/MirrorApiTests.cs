@@ -27,7 +27,12 @@ public sealed class MirrorApiTests(OriginFixture fixture, ITestOutputHelper outp
     public async Task GetBlob_ManyConcurrentMisses_OriginServesOneCopy()
     {
         const int Clients = 20;
-        var agent = await StartAgentAsync(AgentOptions.ForOrigin(Origin));
+
+        // A throttled origin keeps the download running for about a second, so the clients surely overlap it
+        // (unthrottled, a loopback download can finish before the last client asks, and nothing coalesces).
+        await using var slowOrigin = FaultyProxy.Start(Origin.Endpoint);
+        slowOrigin.SetThrottle(10_000_000);
+        var agent = await StartAgentAsync(AgentOptions.ForOrigin(Origin, endpoint: slowOrigin.Url));
         var blob = Image.LargestLayer;
         using var client = agent.CreateMirrorClient(TimeSpan.FromSeconds(60));
 
