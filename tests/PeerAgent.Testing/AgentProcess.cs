@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 
 namespace PeerAgent.Testing;
 
@@ -51,11 +50,6 @@ public sealed class AgentOptions
 public sealed class AgentProcess : IAsyncDisposable, IDisposable
 {
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
-
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false })
-    {
-        Timeout = TimeSpan.FromSeconds(30),
-    };
 
     private readonly AgentOptions _options;
     private readonly TempDir _dir;
@@ -200,17 +194,7 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
         await StartCoreAsync();
     }
 
-    public async Task<PrometheusMetrics> GetMetricsAsync()
-    {
-        using var response = await Http.GetAsync(new Uri($"{MetricsUrl}/metrics"));
-        var text = await response.Content.ReadAsStringAsync();
-        if (response.StatusCode != HttpStatusCode.OK)
-        {
-            throw new InvalidOperationException($"GET /metrics answered {(int)response.StatusCode}: {text}");
-        }
-
-        return PrometheusMetrics.Parse(text);
-    }
+    public Task<PrometheusMetrics> GetMetricsAsync() => OperationsProbe.GetMetricsAsync(MetricsUrl);
 
     /// <summary>An HttpClient aimed at the mirror API (no proxy, no redirects, no default credentials).</summary>
     public HttpClient CreateMirrorClient(TimeSpan? timeout = null) =>
@@ -271,18 +255,6 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
         });
         _process = process;
 
-        await Wait.UntilAsync(
-            async () =>
-            {
-                if (process.HasExited)
-                {
-                    throw new InvalidOperationException($"The agent exited with {process.ExitCode} before it was ready:\n{process.Tail()}");
-                }
-
-                using var response = await Http.GetAsync(new Uri($"{MetricsUrl}/readyz"));
-                return response.StatusCode == HttpStatusCode.OK;
-            },
-            ReadyTimeout,
-            $"the agent answers 200 on {MetricsUrl}/readyz");
+        await OperationsProbe.WaitUntilReadyAsync(process, MetricsUrl, "agent", ReadyTimeout);
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 
 namespace PeerAgent.Testing;
 
@@ -20,11 +19,6 @@ public sealed class SchedulerProcessOptions
 public sealed class SchedulerProcess : IAsyncDisposable, IDisposable
 {
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
-
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false })
-    {
-        Timeout = TimeSpan.FromSeconds(30),
-    };
 
     private readonly SchedulerProcessOptions _options;
     private readonly TempDir _dir;
@@ -109,17 +103,7 @@ public sealed class SchedulerProcess : IAsyncDisposable, IDisposable
         await StartCoreAsync();
     }
 
-    public async Task<PrometheusMetrics> GetMetricsAsync()
-    {
-        using var response = await Http.GetAsync(new Uri($"{MetricsUrl}/metrics"));
-        var text = await response.Content.ReadAsStringAsync();
-        if (response.StatusCode != HttpStatusCode.OK)
-        {
-            throw new InvalidOperationException($"GET /metrics answered {(int)response.StatusCode}: {text}");
-        }
-
-        return PrometheusMetrics.Parse(text);
-    }
+    public Task<PrometheusMetrics> GetMetricsAsync() => OperationsProbe.GetMetricsAsync(MetricsUrl);
 
     public void Dispose()
     {
@@ -148,18 +132,6 @@ public sealed class SchedulerProcess : IAsyncDisposable, IDisposable
         });
         _process = process;
 
-        await Wait.UntilAsync(
-            async () =>
-            {
-                if (process.HasExited)
-                {
-                    throw new InvalidOperationException($"The scheduler exited with {process.ExitCode} before it was ready:\n{process.Tail()}");
-                }
-
-                using var response = await Http.GetAsync(new Uri($"{MetricsUrl}/readyz"));
-                return response.StatusCode == HttpStatusCode.OK;
-            },
-            ReadyTimeout,
-            $"the scheduler answers 200 on {MetricsUrl}/readyz");
+        await OperationsProbe.WaitUntilReadyAsync(process, MetricsUrl, "scheduler", ReadyTimeout);
     }
 }
