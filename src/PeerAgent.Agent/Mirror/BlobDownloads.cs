@@ -247,7 +247,6 @@ internal sealed class BlobDownloads
 
                 registration.Dispose(); // before the partial closes; keeps the piece digests of a committed blob
             });
-            Forget(download.Digest, slot); // before reporting: a request arriving now starts afresh or finds the blob
 
             if (pieceDigests is not null)
             {

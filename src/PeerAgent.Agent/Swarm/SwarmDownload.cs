@@ -39,6 +39,7 @@ internal sealed class SwarmDownload
     private readonly PieceClaims _claims;
     private readonly AsyncPulse _changed = new();
     private readonly Dictionary<string, Parent> _parents = new(StringComparer.Ordinal);
+    private readonly List<Parent> _retired = [];
     private readonly Digest?[] _expected;
     private readonly PeerClients _clients;
     private readonly PeerTasks _tasks;
@@ -152,7 +153,7 @@ internal sealed class SwarmDownload
                 await WhenAllQuietly([_originTask]);
             }
 
-            StopParents();
+            await StopParentsAsync();
             _originCts?.Dispose();
         }
 
@@ -298,6 +299,11 @@ internal sealed class SwarmDownload
                 if (known is not null && known.Corrupt)
                 {
                     continue; // it served wrong bytes: never again for this blob, whatever the scheduler says
+                }
+
+                if (known is not null)
+                {
+                    _retired.Add(known); // dead, offered again: stopped with the others at the end
                 }
 
                 parent = new Parent(candidate.HostId, candidate.PeerAddress, _clients.Get(candidate.PeerAddress), cancellationToken);
@@ -581,19 +587,21 @@ internal sealed class SwarmDownload
         return false;
     }
 
-    private void StopParents()
+    /// <summary>Ends every parent's SyncPieces stream and waits for it before releasing its token source.</summary>
+    private async Task StopParentsAsync()
     {
         List<Parent> parents;
         lock (_lock)
         {
-            parents = [.. _parents.Values];
+            parents = [.. _parents.Values, .. _retired];
         }
 
         foreach (var parent in parents)
         {
-            parent.Stop.Cancel();
+            await parent.Stop.CancelAsync();
         }
 
+        await WhenAllQuietly([.. parents.Select(p => p.Sync).OfType<Task>()]);
         foreach (var parent in parents)
         {
             parent.Stop.Dispose();
