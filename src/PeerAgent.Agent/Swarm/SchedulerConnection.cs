@@ -139,6 +139,8 @@ internal sealed class SchedulerConnection : IDisposable
                 new HeartbeatRequest { Host = Host, CurrentUploads = inFlight },
                 deadline: _time.GetUtcNow().UtcDateTime + _options.ConnectTimeout,
                 cancellationToken: cancellationToken);
+            // It answers: downloads may ask it again at once, not only when the skip window after a failure ends.
+            Interlocked.Exchange(ref _skipUntilTicks, 0);
             var previous = SchedulerId;
             if (previous == response.SchedulerId)
             {

@@ -32,7 +32,7 @@ internal sealed class SchedulerClientOptions
     /// <summary>Longest wait for the scheduler's first answer on a download; past it the blob comes from the origin.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>After the scheduler failed, downloads skip it (straight to the origin) for this long.</summary>
+    /// <summary>After the scheduler failed, downloads skip it (straight to the origin) for this long, or until a heartbeat gets through.</summary>
     public TimeSpan RetryAfterFailure { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often the agent heartbeats; keep it well under the scheduler's HostExpiry (10 s by default).</summary>

@@ -194,6 +194,10 @@ public sealed class P2PPullTests(LargeImageOriginFixture fixture, ITestOutputHel
             () => a.Logs.Any(line => line.Contains("announced 1 stored blobs", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(30),
             "node-1 notices the new scheduler at its next heartbeat and announces what it holds");
+        await Wait.UntilAsync(
+            () => b.Logs.Count(line => line.Contains("answers (scheduler id", StringComparison.Ordinal)) >= 2,
+            TimeSpan.FromSeconds(30),
+            "node-2 has heartbeated to the new scheduler (a heartbeat that failed during the restart would otherwise send its next download to the origin)");
         await Origin.ResetAsync();
         using var clientB = b.CreateMirrorClient(TimeSpan.FromMinutes(3));
         var result = await MirrorHttp.GetBlobAsync(clientB, Image, blob);
