@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Auth;
 using PeerAgent.Agent.Configuration;
+using PeerAgent.Agent.Downloads;
 using PeerAgent.Agent.Mirror;
 using PeerAgent.Agent.Upstreams;
 using PeerAgent.Core.Storage;
@@ -37,7 +38,7 @@ internal static class AgentServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<UpstreamRegistries>();
         services.TryAddSingleton<AccessChecker>();
-        services.TryAddSingleton<BlobDownloads>();
+        services.TryAddSingleton<BlobDownloader>();
         services.TryAddSingleton<ManifestCache>();
         services.TryAddSingleton<BlobHandler>();
         services.TryAddSingleton<ManifestHandler>();

@@ -4,6 +4,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using PeerAgent.Agent.Auth;
+using PeerAgent.Agent.Downloads;
 using PeerAgent.Agent.Observability;
 using PeerAgent.Agent.Upstreams;
 using PeerAgent.Core.Oci;
@@ -20,11 +21,11 @@ internal sealed class BlobHandler
     private const int ChunkSize = 128 * 1024;
 
     private readonly ContentStore _store;
-    private readonly BlobDownloads _downloads;
+    private readonly BlobDownloader _downloads;
     private readonly AccessChecker _access;
     private readonly ILogger _logger;
 
-    public BlobHandler(ContentStore store, BlobDownloads downloads, AccessChecker access, ILogger<BlobHandler> logger)
+    public BlobHandler(ContentStore store, BlobDownloader downloads, AccessChecker access, ILogger<BlobHandler> logger)
     {
         _store = store;
         _downloads = downloads;
@@ -81,7 +82,7 @@ internal sealed class BlobHandler
                 return "unavailable";
 
             case BlobFetch.Joined joined:
-                using (joined.Lease)
+                using (joined.Reader)
                 {
                     var decision = await _access.CheckAsync(target, "blob", digest, authorization, cancellationToken);
                     if (decision.Result != AccessResult.Allowed)
@@ -89,14 +90,14 @@ internal sealed class BlobHandler
                         return await Refusals.WriteAsync(context, decision, OciError.BlobUnknown);
                     }
 
-                    await ServeDownloadAsync(context, joined.Lease, range);
+                    await ServeDownloadAsync(context, joined.Reader, range);
                     return "coalesced";
                 }
 
             case BlobFetch.Started started:
-                using (started.Lease)
+                using (started.Reader)
                 {
-                    await ServeDownloadAsync(context, started.Lease, range);
+                    await ServeDownloadAsync(context, started.Reader, range);
                     return "miss";
                 }
 
@@ -164,9 +165,8 @@ internal sealed class BlobHandler
         return "hit";
     }
 
-    private async Task ServeDownloadAsync(HttpContext context, Lease lease, string? range)
+    private async Task ServeDownloadAsync(HttpContext context, DownloadReader download, string? range)
     {
-        var download = lease.Download;
         if (range is not null)
         {
             // A range that does not reach the end would complete before the digest is known; wait for the commit.
@@ -186,7 +186,7 @@ internal sealed class BlobHandler
                 {
                     if (await SelectRangeAsync(context, committed.Digest, committed.Length, range) is { } selected)
                     {
-                        await lease.CopyToAsync(context.Response.Body, selected.First, selected.Last, CountUpstream, context.RequestAborted);
+                        await download.CopyToAsync(context.Response.Body, selected.First, selected.Last, CountUpstream, context.RequestAborted);
                     }
                 }
 
@@ -197,7 +197,7 @@ internal sealed class BlobHandler
         await SelectRangeAsync(context, download.Digest, download.Length, range: null);
         try
         {
-            await lease.CopyToAsync(context.Response.Body, 0, download.Length - 1, CountUpstream, context.RequestAborted);
+            await download.CopyToAsync(context.Response.Body, 0, download.Length - 1, CountUpstream, context.RequestAborted);
             await download.Finished.WaitAsync(context.RequestAborted);
         }
         catch (Exception ex) when (ex is BlobTransferException or DigestMismatchException or IOException or HttpRequestException)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -14,7 +15,7 @@ namespace PeerAgent.Agent.Peers;
 internal sealed class PeerPieceException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Talks to one peer agent over a tuned HTTP/2 channel; downloads pieces into a <see cref="PartialBlob"/>, verified.</summary>
-internal sealed class PeerClient : IDisposable
+internal sealed class PeerClient : IParentClient, IDisposable
 {
     /// <summary>
     /// Per-stream receive window. The default (768 KiB, then grown by BDP estimates) stalls the sender on every window
@@ -54,8 +55,17 @@ internal sealed class PeerClient : IDisposable
         _peer = address.Authority;
     }
 
-    /// <summary>The generated client, for SyncPieces and tests.</summary>
+    /// <summary>The generated client, for tests.</summary>
     public Peer.PeerClient Client { get; }
+
+    public async IAsyncEnumerable<PieceAnnouncement> SyncPiecesAsync(Digest task, long length, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var call = Client.SyncPieces(new SyncPiecesRequest { TaskDigest = task.ToString(), ContentLength = length }, cancellationToken: cancellationToken);
+        while (await call.ResponseStream.MoveNext(cancellationToken))
+        {
+            yield return call.ResponseStream.Current;
+        }
+    }
 
     /// <summary>
     /// Downloads piece <paramref name="index"/> of <paramref name="target"/> and marks it present only if its sha256

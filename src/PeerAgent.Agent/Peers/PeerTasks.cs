@@ -16,8 +16,8 @@ internal readonly record struct CompletedPiece(int Index, Digest Sha256);
 /// piece digests of committed blobs (the store keeps those only while a blob is partial).
 /// </summary>
 /// <remarks>
-/// The downloader registers each open <see cref="PartialBlob"/> and calls <see cref="PieceCompleted"/> after each
-/// piece verifies (<see cref="PeerAgent.Agent.Mirror.BlobDownloads"/> and <see cref="PeerAgent.Agent.Swarm.SwarmDownload"/>).
+/// The downloader (<see cref="PeerAgent.Agent.Downloads.BlobDownloader"/>) registers each open <see cref="PartialBlob"/>
+/// and calls <see cref="PieceCompleted"/> after each piece verifies, whatever source it came from.
 /// </remarks>
 internal sealed class PeerTasks
 {

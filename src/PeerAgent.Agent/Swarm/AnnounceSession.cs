@@ -12,7 +12,7 @@ namespace PeerAgent.Agent.Swarm;
 /// are merged into one message); decisions, the first one included, arrive on <see cref="Decisions"/>.
 /// A broken stream never throws at the downloader: <see cref="Decisions"/> completes and reports are dropped.
 /// </summary>
-internal sealed class AnnounceSession : IAsyncDisposable
+internal sealed class AnnounceSession : ISchedulerSession, IAsyncDisposable
 {
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(2);
 

@@ -161,6 +161,11 @@ internal sealed class SchedulerConnection : IDisposable
     /// <summary>Tells the scheduler this agent holds the whole verified blob, so children can use it as a parent.</summary>
     public async Task<bool> AnnounceSeedAsync(Digest task, long length, CancellationToken cancellationToken)
     {
+        if (_time.GetUtcNow().UtcTicks < Interlocked.Read(ref _skipUntilTicks))
+        {
+            return false; // it failed moments ago; the heartbeat that gets through again re-announces the seeds
+        }
+
         try
         {
             using var call = _client.Announce(cancellationToken: cancellationToken);

@@ -6,7 +6,7 @@ namespace PeerAgent.Agent.Swarm;
 
 /// <summary>
 /// Heartbeats the scheduler every <see cref="SchedulerClientOptions.HeartbeatInterval"/> so it keeps this host's
-/// peers; when the scheduler restarted, announces the recent blobs still in the store as seeds again.
+/// peers; when the scheduler restarted or was unreachable, announces the recent blobs still in the store as seeds again.
 /// </summary>
 internal sealed class SchedulerHeartbeats(
     SchedulerConnection connection,
@@ -19,12 +19,18 @@ internal sealed class SchedulerHeartbeats(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.HeartbeatInterval, time);
+        var unreachable = false;
         do
         {
-            if (await connection.HeartbeatAsync(stoppingToken) == HeartbeatResult.Restarted)
+            var result = await connection.HeartbeatAsync(stoppingToken);
+
+            // A restarted scheduler knows nothing; one that was unreachable missed the blobs stored meanwhile.
+            if (result == HeartbeatResult.Restarted || (result == HeartbeatResult.Same && unreachable))
             {
                 await ReannounceAsync(stoppingToken);
             }
+
+            unreachable = result == HeartbeatResult.Unreachable;
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }

@@ -35,6 +35,6 @@ internal static partial class SwarmLog
     [LoggerMessage(5010, LogLevel.Information, "{Digest}: back-to-source revoked by the scheduler; switching to peers")]
     public static partial void BackToSourceRevoked(ILogger logger, string digest);
 
-    [LoggerMessage(5011, LogLevel.Information, "The scheduler restarted; announced {Count} stored blobs to it as seeds")]
+    [LoggerMessage(5011, LogLevel.Information, "The scheduler restarted or came back; announced {Count} stored blobs to it as seeds")]
     public static partial void SeedsReannounced(ILogger logger, int count);
 }

@@ -15,6 +15,7 @@ internal static class SwarmServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SchedulerConnection>();
         services.TryAddSingleton<PeerClients>();
+        services.TryAddSingleton<IParentClients>(sp => sp.GetRequiredService<PeerClients>());
         services.TryAddSingleton<RecentSeeds>();
         services.AddHostedService<SchedulerHeartbeats>();
         return services;

@@ -1,4 +1,5 @@
 using PeerAgent.Agent.Peers;
+using PeerAgent.Agent.Downloads;
 using PeerAgent.Agent.Swarm;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Storage;

@@ -1,15 +1,14 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using PeerAgent.Agent.Peers;
 
-namespace PeerAgent.Agent.Swarm;
+namespace PeerAgent.Agent.Peers;
 
 /// <summary>One <see cref="PeerClient"/> (one tuned HTTP/2 channel) per parent address, shared by every download.</summary>
-internal sealed class PeerClients(ILogger<PeerClient> logger) : IDisposable
+internal sealed class PeerClients(ILogger<PeerClient> logger) : IParentClients, IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<PeerClient>> _clients = new(StringComparer.Ordinal);
 
-    public PeerClient Get(string address) =>
+    public IParentClient Get(string address) =>
         _clients.GetOrAdd(address, a => new Lazy<PeerClient>(() => new PeerClient(new Uri(a), logger: logger))).Value;
 
     public void Dispose()

@@ -1,9 +1,9 @@
 using PeerAgent.Core.Storage;
 
-namespace PeerAgent.Agent.Swarm;
+namespace PeerAgent.Agent.Downloads;
 
 /// <summary>
-/// Which pieces of one download are being fetched right now, so the origin fetch and the peer workers never
+/// Which pieces of one download are being fetched right now, so the origin lane and the peer workers never
 /// write the same piece at once. A claim is released when its piece is stored or its source failed.
 /// </summary>
 internal sealed class PieceClaims(int pieceCount)
@@ -55,28 +55,6 @@ internal sealed class PieceClaims(int pieceCount)
             }
 
             return -1;
-        }
-    }
-}
-
-/// <summary>A reusable wake-up: waiters resume at the next <see cref="Pulse"/> (or their timeout).</summary>
-internal sealed class AsyncPulse
-{
-    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public void Pulse() => Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-
-    /// <summary>Completes at the next pulse or after <paramref name="timeout"/>, whichever is first; never throws on timeout.</summary>
-    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var next = Volatile.Read(ref _next).Task;
-        try
-        {
-            await next.WaitAsync(timeout, time, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            // A periodic re-check is all the caller wants.
         }
     }
 }

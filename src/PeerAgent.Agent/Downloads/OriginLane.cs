@@ -1,53 +1,51 @@
 using System.Buffers;
 using System.Net;
 using Microsoft.Extensions.Logging;
-using PeerAgent.Agent.Mirror;
 using PeerAgent.Agent.Observability;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Storage;
 
-namespace PeerAgent.Agent.Swarm;
+namespace PeerAgent.Agent.Downloads;
 
 /// <summary>Opens the origin's body of the blob from byte <c>first</c> to byte <c>last</c> (inclusive), with the client's credentials.</summary>
 internal delegate Task<HttpResponseMessage> OriginRangeOpener(long first, long last, CancellationToken cancellationToken);
 
 /// <summary>
-/// Reads a run of pieces from the origin in one sequential body (HTTP Range when it does not start at 0),
-/// storing each piece that is neither present nor claimed by a peer worker and skipping the others' bytes.
+/// The origin as a piece source: reads a run of pieces in one sequential body (HTTP Range when it does not start
+/// at 0), storing each piece that is neither present nor claimed by a peer worker and skipping the others' bytes.
 /// A broken or idle body is resumed by Range at the first piece still open, a bounded number of times.
 /// </summary>
-internal sealed class OriginFetch
+internal sealed class OriginLane
 {
     private const int ChunkSize = 128 * 1024;
+    private static readonly TimeSpan PeerWait = TimeSpan.FromMilliseconds(200);
 
-    private readonly BlobDownload _download;
     private readonly PartialBlob _partial;
     private readonly PieceClaims _claims;
     private readonly OriginRangeOpener _open;
-    private readonly Action<int, Digest> _stored;
+    private readonly IFillProgress _progress;
     private readonly AsyncPulse _changed;
     private readonly int _maxResumes;
     private readonly TimeSpan _idleTimeout;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private long _storedBytes;
 
-    public OriginFetch(
-        BlobDownload download,
+    public OriginLane(
         PartialBlob partial,
         PieceClaims claims,
         OriginRangeOpener open,
-        Action<int, Digest> stored,
+        IFillProgress progress,
         AsyncPulse changed,
         int maxResumes,
         TimeSpan idleTimeout,
         TimeProvider time,
         ILogger logger)
     {
-        _download = download;
         _partial = partial;
         _claims = claims;
         _open = open;
-        _stored = stored;
+        _progress = progress;
         _changed = changed;
         _maxResumes = maxResumes;
         _idleTimeout = idleTimeout;
@@ -56,11 +54,11 @@ internal sealed class OriginFetch
     }
 
     /// <summary>Bytes of piece data read from the origin and stored.</summary>
-    public long StoredBytes { get; private set; }
+    public long StoredBytes => Interlocked.Read(ref _storedBytes);
 
     /// <summary>
     /// Returns when every piece in [<paramref name="start"/>, <paramref name="end"/>) is present. Pieces a peer
-    /// worker holds are left to it; if it gives one up, this fetch takes it. <paramref name="first"/> is an
+    /// worker holds are left to it; if it gives one up, this lane takes it. <paramref name="first"/> is an
     /// already open 200 response for the whole blob (it is disposed here), or null to open a Range.
     /// </summary>
     public async Task RunAsync(int start, int end, HttpResponseMessage? first, CancellationToken cancellationToken)
@@ -69,7 +67,7 @@ internal sealed class OriginFetch
         var response = first;
         var resumes = 0;
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
-        var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var idle = new IdleTimeout(_idleTimeout, _time, cancellationToken);
         try
         {
             while (true)
@@ -85,7 +83,7 @@ internal sealed class OriginFetch
                     // Peers hold the rest; wake when one of them finishes or gives a piece up.
                     response?.Dispose();
                     response = null;
-                    await _changed.WaitAsync(TimeSpan.FromMilliseconds(200), _time, cancellationToken);
+                    await _changed.WaitAsync(PeerWait, _time, cancellationToken);
                     continue;
                 }
 
@@ -121,8 +119,8 @@ internal sealed class OriginFetch
                         {
                             var digest = await StorePieceAsync(stream, p, buffer, idle, cancellationToken);
                             position += pieceLength;
-                            StoredBytes += pieceLength;
-                            _stored(p, digest);
+                            Interlocked.Add(ref _storedBytes, pieceLength);
+                            _progress.PieceStored(p, digest);
                         }
                         finally
                         {
@@ -134,12 +132,7 @@ internal sealed class OriginFetch
                                            && !cancellationToken.IsCancellationRequested && resumes < _maxResumes)
                 {
                     resumes++;
-                    if (idle.IsCancellationRequested)
-                    {
-                        idle.Dispose();
-                        idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    }
-
+                    idle.Reset();
                     var at = _claims.FirstOpen(_partial, start, end);
                     MirrorLog.ResumingBlob(_logger, _partial.Digest.ToString(), at < 0 ? position : layout.OffsetOf(at), resumes, ex.Message);
                 }
@@ -156,7 +149,7 @@ internal sealed class OriginFetch
         }
     }
 
-    private async Task<Digest> StorePieceAsync(Stream stream, int piece, byte[] buffer, CancellationTokenSource idle, CancellationToken cancellationToken)
+    private async Task<Digest> StorePieceAsync(Stream stream, int piece, byte[] buffer, IdleTimeout idle, CancellationToken cancellationToken)
     {
         var layout = _partial.Layout;
         var pieceStart = layout.OffsetOf(piece);
@@ -167,8 +160,7 @@ internal sealed class OriginFetch
         var streaming = _partial.FirstMissingPiece() == piece;
         while (writer.Written < pieceLength)
         {
-            idle.CancelAfter(_idleTimeout);
-            var read = await stream.ReadAsync(buffer.AsMemory(0, Math.Min(buffer.Length, pieceLength - writer.Written)), idle.Token);
+            var read = await idle.ReadAsync(stream, buffer.AsMemory(0, Math.Min(buffer.Length, pieceLength - writer.Written)));
             if (read == 0)
             {
                 throw new IOException($"origin body ended at {pieceStart + writer.Written} of {layout.Length}");
@@ -178,7 +170,7 @@ internal sealed class OriginFetch
             await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
             if (streaming)
             {
-                _download.Progress(pieceStart + writer.Written);
+                _progress.Streamed(pieceStart + writer.Written);
             }
         }
 
@@ -198,12 +190,11 @@ internal sealed class OriginFetch
         return true;
     }
 
-    private async Task SkipAsync(Stream stream, long count, byte[] buffer, CancellationTokenSource idle)
+    private static async Task SkipAsync(Stream stream, long count, byte[] buffer, IdleTimeout idle)
     {
         while (count > 0)
         {
-            idle.CancelAfter(_idleTimeout);
-            var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), idle.Token);
+            var read = await idle.ReadAsync(stream, buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)));
             if (read == 0)
             {
                 throw new IOException("origin body ended early");
@@ -211,6 +202,53 @@ internal sealed class OriginFetch
 
             AgentMetrics.UpstreamBlobBytes.Inc(read);
             count -= read;
+        }
+    }
+
+    /// <summary>Cancels a read that gets no byte for the idle timeout, on the download's clock.</summary>
+    private sealed class IdleTimeout : IDisposable
+    {
+        private readonly TimeSpan _timeout;
+        private readonly TimeProvider _time;
+        private readonly CancellationToken _outer;
+        private CancellationTokenSource _cts;
+        private CancellationTokenRegistration _link;
+
+        public IdleTimeout(TimeSpan timeout, TimeProvider time, CancellationToken outer)
+        {
+            _timeout = timeout;
+            _time = time;
+            _outer = outer;
+            (_cts, _link) = Create();
+        }
+
+        public ValueTask<int> ReadAsync(Stream stream, Memory<byte> buffer)
+        {
+            _cts.CancelAfter(_timeout);
+            return stream.ReadAsync(buffer, _cts.Token);
+        }
+
+        /// <summary>After a timeout fired, a fresh source for the resumed body.</summary>
+        public void Reset()
+        {
+            if (_cts.IsCancellationRequested)
+            {
+                Dispose();
+                (_cts, _link) = Create();
+            }
+        }
+
+        public void Dispose()
+        {
+            _link.Dispose();
+            _cts.Dispose();
+        }
+
+        private (CancellationTokenSource, CancellationTokenRegistration) Create()
+        {
+            var cts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+            var link = _outer.Register(static state => ((CancellationTokenSource)state!).Cancel(), cts);
+            return (cts, link);
         }
     }
 }
