@@ -67,7 +67,7 @@ internal sealed class BlobDownloads
         PeerClients peers,
         RecentSeeds seeds,
         PeerTasks tasks,
-        PeerOptions peerOptions,
+        IOptions<PeerOptions> peerOptions,
         TimeProvider time,
         ILogger<BlobDownloads> logger,
         IHostApplicationLifetime lifetime)
@@ -78,7 +78,7 @@ internal sealed class BlobDownloads
         _peers = peers;
         _seeds = seeds;
         _tasks = tasks;
-        _peerOptions = peerOptions;
+        _peerOptions = peerOptions.Value;
         _time = time;
         _logger = logger;
         _stopping = lifetime.ApplicationStopping;
