@@ -70,4 +70,23 @@ public sealed class StartupTests
         run.Output.Should().Contain("configuration error: Peer:MaxPeicesInFlight is not a known key; known keys in Peer: ListenUrl, ");
         run.Output.Should().NotContain("Now listening", "nothing listens with a bad configuration");
     }
+
+    [Fact]
+    public async Task Start_Help_PrintsUsageAndExits0WithoutStarting()
+    {
+        var run = await ProcessRunner.RunAsync(RepoPaths.DotnetHost, [RepoPaths.AgentDll, "--help"], TimeSpan.FromSeconds(60), check: false);
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Output.Should().Contain("Usage:").And.Contain("PEERAGENT_").And.Contain("docs/configuration.md");
+        run.Output.Should().NotContain("Now listening", "--help starts nothing");
+    }
+
+    [Fact]
+    public async Task Start_StrayArgument_ExitsWithStatus2()
+    {
+        var run = await ProcessRunner.RunAsync(RepoPaths.DotnetHost, [RepoPaths.AgentDll, "start"], TimeSpan.FromSeconds(60), check: false);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Output.Should().Contain("usage error: 'start'");
+    }
 }
