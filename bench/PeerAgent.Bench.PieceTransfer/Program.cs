@@ -107,7 +107,8 @@ internal static class Server
         });
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(tasks);
-        builder.Services.AddPeerService(new PeerOptions { ChunkBytes = options.ChunkBytes, MaxConcurrentUploads = 64 });
+        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new PeerOptions { ChunkBytes = options.ChunkBytes, MaxConcurrentUploads = 64 }));
+        builder.Services.AddPeerService();
         await using var app = builder.Build();
         app.MapPeerService();
         await app.StartAsync();

@@ -44,7 +44,7 @@ internal sealed class BlobDownloader
     public BlobDownloader(
         ContentStore store,
         IOptions<UpstreamOptions> upstream,
-        PeerOptions peer,
+        IOptions<PeerOptions> peerOptions,
         SchedulerConnection scheduler,
         IParentClients parents,
         RecentSeeds seeds,
@@ -62,6 +62,7 @@ internal sealed class BlobDownloader
         _logger = logger;
         _stopping = lifetime.ApplicationStopping;
         _distrusted = new DistrustedBlobs(time);
+        var peer = peerOptions.Value;
         _fillSettings = new FillSettings(
             peer.MaxPiecesInFlight, peer.PieceTimeout, peer.StallTimeout, scheduler.Host.HostId, upstream.Value.MaxRetries, upstream.Value.BodyIdleTimeout);
     }

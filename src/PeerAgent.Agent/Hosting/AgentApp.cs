@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Configuration;
 using PeerAgent.Agent.Mirror;
 using PeerAgent.Agent.Observability;
@@ -12,8 +12,8 @@ using PeerAgent.Agent.Swarm;
 using PeerAgent.Core.Hosting;
 using PeerAgent.Core.Storage;
 using PeerAgent.Hosting;
+using PeerAgent.Hosting.Configuration;
 using PeerAgent.Scheduler.Hosting;
-using PeerAgent.Scheduler.Scheduling;
 
 namespace PeerAgent.Agent.Hosting;
 
@@ -27,73 +27,47 @@ internal static class AgentApp
     /// <summary>
     /// Configuration comes from appsettings.json beside the binary, then <c>PEERAGENT_</c> environment variables
     /// (<c>PEERAGENT_Store__DataDir</c>), then the command line (<c>--Store:DataDir=…</c>), later ones winning.
-    /// Returns null and every configuration error, each naming its key, when the configuration is unusable.
+    /// Returns null and every configuration error, each naming its key, when the configuration is unusable;
+    /// nothing listens until the returned app runs.
     /// </summary>
     public static WebApplication? Build(string[] args, out IReadOnlyList<string> errors)
     {
         OperationsEndpoint.SuppressNoisyDefaultMetrics();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddEnvironmentVariables("PEERAGENT_");
-        builder.Configuration.AddCommandLine(args);
-
-        MirrorOptions mirror;
-        MetricsOptions metrics;
-        PeerOptions peer;
-        NodeOptions node;
-        SchedulerClientOptions scheduler;
-        SchedulerOptions? embedded = null;
-        try
-        {
-            var bound = AgentOptionsValidator.Bind(builder.Configuration);
-            var all = new List<string>(AgentOptionsValidator.Validate(bound.Item1, bound.Item2, bound.Item3, bound.Item4, bound.Item5));
-            (mirror, metrics) = (bound.Item1, bound.Item2);
-            peer = builder.Configuration.GetSection(PeerOptions.Section).Get<PeerOptions>() ?? new();
-            node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new();
-            scheduler = builder.Configuration.GetSection(SchedulerClientOptions.Section).Get<SchedulerClientOptions>() ?? new();
-            all.AddRange(peer.Validate());
-            all.AddRange(scheduler.Validate());
-            if (scheduler.IsEmbedded)
+        builder.Configuration.AddPeerAgentSources(args);
+        builder.Services.AddAgentOptions(builder.Configuration);
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<MirrorOptions>, IOptions<MetricsOptions>, IOptions<PeerOptions>>(
+            (kestrel, mirrorOptions, metricsOptions, peerOptions) =>
             {
-                embedded = SchedulerConfiguration.Bind(builder.Configuration, out var schedulerErrors);
-                all.AddRange(schedulerErrors);
-            }
-
-            errors = all;
-        }
-        catch (InvalidOperationException ex)
-        {
-            // The binder names the key and value it could not convert.
-            errors = [ex.Message];
-            return null;
-        }
-
-        if (errors.Count > 0)
-        {
-            return null;
-        }
-
-        ListenEndpoint.TryParse(mirror.ListenUrl, out _, out var mirrorEndpoint);
-        ListenEndpoint.TryParse(metrics.ListenUrl, out _, out var operationsEndpoint);
-        ListenEndpoint.TryParse(peer.ListenUrl, out _, out var peerEndpoint);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            Listeners.Listen(kestrel, mirrorEndpoint, MirrorListener, HttpProtocols.Http1);
-            Listeners.Listen(kestrel, operationsEndpoint, OperationsListener, HttpProtocols.Http1);
-            Listeners.Listen(kestrel, peerEndpoint, PeerListener, HttpProtocols.Http2);
-        });
+                kestrel.AddServerHeader = false;
+                if (ConfigurationValidation.TryGetValue(mirrorOptions, out var mirror)
+                    && ConfigurationValidation.TryGetValue(metricsOptions, out var metrics)
+                    && ConfigurationValidation.TryGetValue(peerOptions, out var peer))
+                {
+                    Listeners.Listen(kestrel, Endpoint(mirror.ListenUrl), MirrorListener, HttpProtocols.Http1);
+                    Listeners.Listen(kestrel, Endpoint(metrics.ListenUrl), OperationsListener, HttpProtocols.Http1);
+                    Listeners.Listen(kestrel, Endpoint(peer.ListenUrl), PeerListener, HttpProtocols.Http2);
+                }
+            });
 
         builder.Services
-            .AddPeerAgentStore(builder.Configuration)
-            .AddPeerAgentMirror(builder.Configuration)
-            .AddPeerAgentSwarm(peer, node, scheduler);
-        if (embedded is not null)
+            .AddPeerAgentStore()
+            .AddPeerAgentMirror()
+            .AddPeerAgentSwarm();
+        var embedded = AgentConfiguration.IsSchedulerEmbedded(builder.Configuration);
+        if (embedded)
         {
             // No scheduler configured: run one in-process, served on the peer listener (see SchedulerConnection).
-            builder.Services.AddPeerAgentScheduler(embedded);
+            builder.Services.AddPeerAgentScheduler();
         }
 
         var app = builder.Build();
+        errors = ConfigurationValidation.Validate(app.Services);
+        if (errors.Count > 0)
+        {
+            ((IDisposable)app).Dispose();
+            return null;
+        }
 
         // The listeners open only after the store recovered (RunAsync), so answering at all means ready.
         OperationsEndpoint.Map(app, OperationsListener);
@@ -103,7 +77,7 @@ internal static class AgentApp
         // gRPC endpoints: the mirror and operations branches above end every request of theirs, so only
         // requests on the peer listener get this far.
         app.MapPeerService();
-        if (embedded is not null)
+        if (embedded)
         {
             app.MapPeerAgentScheduler();
         }
@@ -118,5 +92,12 @@ internal static class AgentApp
         await store.InitializeAsync(app.Lifetime.ApplicationStopping);
         AgentMetrics.ObserveStore(store);
         await app.RunAsync();
+    }
+
+    private static ListenEndpoint Endpoint(string url)
+    {
+        // Validated at start (ConfigurationValidation), so this parses.
+        ListenEndpoint.TryParse(url, out _, out var endpoint);
+        return endpoint;
     }
 }

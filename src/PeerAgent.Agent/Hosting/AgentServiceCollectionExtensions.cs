@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -15,9 +14,9 @@ namespace PeerAgent.Agent.Hosting;
 /// <summary>Registers the agent's parts; TryAdd so tests can swap any of them.</summary>
 internal static class AgentServiceCollectionExtensions
 {
-    public static IServiceCollection AddPeerAgentStore(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The content store; the host binds <see cref="StoreOptions"/> (<see cref="AgentConfiguration.AddAgentOptions"/>).</summary>
+    public static IServiceCollection AddPeerAgentStore(this IServiceCollection services)
     {
-        services.Configure<StoreOptions>(configuration.GetSection(StoreOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp =>
         {
@@ -30,11 +29,9 @@ internal static class AgentServiceCollectionExtensions
         return services;
     }
 
-    public static IServiceCollection AddPeerAgentMirror(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The mirror and its upstreams; the host binds their options (<see cref="AgentConfiguration.AddAgentOptions"/>).</summary>
+    public static IServiceCollection AddPeerAgentMirror(this IServiceCollection services)
     {
-        services.Configure<MirrorOptions>(configuration.GetSection(MirrorOptions.Section));
-        services.Configure<UpstreamOptions>(configuration.GetSection(UpstreamOptions.Section));
-        services.Configure<List<RegistryOptions>>(configuration.GetSection(RegistryOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<UpstreamRegistries>();
         services.TryAddSingleton<AccessChecker>();

@@ -1,8 +1,6 @@
-using PeerAgent.Core.Hosting;
-
 namespace PeerAgent.Agent.Peers;
 
-/// <summary>The peer piece service and the piece downloader (section <c>Peer</c>).</summary>
+/// <summary>The peer piece service and the piece downloader (section <c>Peer</c>, checked by <c>PeerOptionsValidator</c>).</summary>
 internal sealed class PeerOptions
 {
     public const string Section = "Peer";
@@ -48,58 +46,4 @@ internal sealed class PeerOptions
 
     /// <summary>Upload bandwidth limit in bytes per second over all uploads; 0 means unlimited.</summary>
     public long UploadBytesPerSecond { get; set; }
-
-    /// <summary>Every problem at once, each naming its key and the bad value.</summary>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (!ListenEndpoint.TryParse(ListenUrl, out var error, out _))
-        {
-            errors.Add($"{Section}:ListenUrl {error}.");
-        }
-
-        if (!string.IsNullOrEmpty(AdvertiseUrl)
-            && (!Uri.TryCreate(AdvertiseUrl, UriKind.Absolute, out var advertise) || advertise.Scheme != Uri.UriSchemeHttp
-                || advertise.Port <= 0 || advertise.AbsolutePath != "/"))
-        {
-            errors.Add($"{Section}:AdvertiseUrl '{AdvertiseUrl}' is not an http://host:port URL.");
-        }
-
-        if (MaxPiecesInFlight is < 1 or > 64)
-        {
-            errors.Add($"{Section}:MaxPiecesInFlight must be in [1, 64], not {MaxPiecesInFlight}.");
-        }
-
-        if (PieceTimeout <= TimeSpan.Zero)
-        {
-            errors.Add($"{Section}:PieceTimeout must be positive, not {PieceTimeout}.");
-        }
-
-        if (StallTimeout <= TimeSpan.Zero)
-        {
-            errors.Add($"{Section}:StallTimeout must be positive, not {StallTimeout}.");
-        }
-
-        if (ChunkBytes is < MinChunkBytes or > MaxChunkBytes)
-        {
-            errors.Add($"{Section}:ChunkBytes must be in [{MinChunkBytes}, {MaxChunkBytes}], not {ChunkBytes}.");
-        }
-
-        if (MaxConcurrentUploads <= 0)
-        {
-            errors.Add($"{Section}:MaxConcurrentUploads must be positive, not {MaxConcurrentUploads}.");
-        }
-
-        if (MaxQueuedUploads < 0)
-        {
-            errors.Add($"{Section}:MaxQueuedUploads must be 0 or more, not {MaxQueuedUploads}.");
-        }
-
-        if (UploadBytesPerSecond < 0)
-        {
-            errors.Add($"{Section}:UploadBytesPerSecond must be 0 (unlimited) or more, not {UploadBytesPerSecond}.");
-        }
-
-        return errors;
-    }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
 using PeerAgent.Core.Storage;
@@ -28,13 +29,13 @@ internal sealed class PeerService : Peer.PeerBase
     private readonly int _maxConcurrentUploads;
     private readonly ILogger _logger;
 
-    public PeerService(ContentStore store, PeerTasks tasks, PeerUploadLimits limits, PeerOptions options, ILogger<PeerService> logger)
+    public PeerService(ContentStore store, PeerTasks tasks, PeerUploadLimits limits, IOptions<PeerOptions> options, ILogger<PeerService> logger)
     {
         _store = store;
         _tasks = tasks;
         _limits = limits;
-        _chunkBytes = options.ChunkBytes;
-        _maxConcurrentUploads = options.MaxConcurrentUploads;
+        _chunkBytes = options.Value.ChunkBytes;
+        _maxConcurrentUploads = options.Value.MaxConcurrentUploads;
         _logger = logger;
     }
 

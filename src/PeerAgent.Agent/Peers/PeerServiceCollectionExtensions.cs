@@ -2,21 +2,16 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace PeerAgent.Agent.Peers;
 
 /// <summary>Registers the peer gRPC service (served on the agent's peer listener).</summary>
 internal static class PeerServiceCollectionExtensions
 {
-    public static IServiceCollection AddPeerService(this IServiceCollection services, PeerOptions options)
+    /// <summary>The host binds <see cref="PeerOptions"/> (<c>AddSectionOptions</c>, or <c>AddOptions</c> in tests).</summary>
+    public static IServiceCollection AddPeerService(this IServiceCollection services)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Validate();
-        if (errors.Count > 0)
-        {
-            throw new InvalidOperationException("invalid peer options: " + string.Join(" ", errors));
-        }
-
         services.AddGrpc(grpc =>
         {
             // Requests are tiny; responses are chunks the service sizes itself.
@@ -24,9 +19,8 @@ internal static class PeerServiceCollectionExtensions
             grpc.MaxSendMessageSize = null;
             grpc.EnableDetailedErrors = false;
         });
-        services.TryAddSingleton(options);
         services.TryAddSingleton<PeerTasks>();
-        services.TryAddSingleton(sp => PeerUploadLimits.Create(sp.GetRequiredService<PeerOptions>()));
+        services.TryAddSingleton(sp => PeerUploadLimits.Create(sp.GetRequiredService<IOptions<PeerOptions>>().Value));
         return services;
     }
 

@@ -5,6 +5,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Core.Hosting;
 using PeerAgent.Core.Oci;
@@ -38,13 +39,14 @@ internal sealed class SchedulerConnection : IDisposable
     private long _skipUntilTicks;
 
     public SchedulerConnection(
-        SchedulerClientOptions options,
-        PeerOptions peer,
-        NodeOptions node,
+        IOptions<SchedulerClientOptions> schedulerOptions,
+        IOptions<PeerOptions> peerOptions,
+        IOptions<NodeOptions> nodeOptions,
         PeerUploadLimits uploads,
         TimeProvider time,
         ILogger<SchedulerConnection> logger)
     {
+        var (options, peer, node) = (schedulerOptions.Value, peerOptions.Value, nodeOptions.Value);
         _options = options;
         _uploads = uploads;
         _time = time;

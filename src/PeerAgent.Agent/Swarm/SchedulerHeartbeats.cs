@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PeerAgent.Core.Storage;
 
 namespace PeerAgent.Agent.Swarm;
@@ -10,7 +11,7 @@ namespace PeerAgent.Agent.Swarm;
 /// </summary>
 internal sealed class SchedulerHeartbeats(
     SchedulerConnection connection,
-    SchedulerClientOptions options,
+    IOptions<SchedulerClientOptions> options,
     RecentSeeds seeds,
     ContentStore store,
     TimeProvider time,
@@ -18,7 +19,7 @@ internal sealed class SchedulerHeartbeats(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.HeartbeatInterval, time);
+        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, time);
         var unreachable = false;
         do
         {

@@ -17,11 +17,8 @@ internal sealed class NodeOptions
     public string ResolvedName => string.IsNullOrWhiteSpace(Name) ? Environment.MachineName : Name;
 }
 
-/// <summary>How the agent reaches the scheduler (section <c>Scheduler</c>).</summary>
-/// <remarks>
-/// The same section also carries the embedded scheduler's own options (FanOutLimit, BackToSourceQuota, ...),
-/// used only when <see cref="Address"/> is empty.
-/// </remarks>
+/// <summary>How the agent reaches the scheduler (section <c>Scheduler</c>, checked by <c>SchedulerClientOptionsValidator</c>).</summary>
+/// <remarks>The embedded scheduler's own options (FanOutLimit, ...) are in section <c>EmbeddedScheduler</c>.</remarks>
 internal sealed class SchedulerClientOptions
 {
     public const string Section = "Scheduler";
@@ -39,28 +36,4 @@ internal sealed class SchedulerClientOptions
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     public bool IsEmbedded => string.IsNullOrWhiteSpace(Address);
-
-    /// <summary>Every problem at once, each naming its key and the bad value.</summary>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (!IsEmbedded
-            && (!Uri.TryCreate(Address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
-        {
-            errors.Add($"{Section}:Address '{Address}' is not an http(s)://host:port URL.");
-        }
-
-        Positive(ConnectTimeout, nameof(ConnectTimeout), errors);
-        Positive(RetryAfterFailure, nameof(RetryAfterFailure), errors);
-        Positive(HeartbeatInterval, nameof(HeartbeatInterval), errors);
-        return errors;
-    }
-
-    private static void Positive(TimeSpan value, string name, List<string> errors)
-    {
-        if (value <= TimeSpan.Zero)
-        {
-            errors.Add($"{Section}:{name} must be positive, not {value}.");
-        }
-    }
 }

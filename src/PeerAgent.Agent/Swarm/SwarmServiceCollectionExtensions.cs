@@ -7,11 +7,10 @@ namespace PeerAgent.Agent.Swarm;
 /// <summary>Registers the swarm downloader's parts: the scheduler connection, heartbeats and the parent client pool.</summary>
 internal static class SwarmServiceCollectionExtensions
 {
-    public static IServiceCollection AddPeerAgentSwarm(this IServiceCollection services, PeerOptions peer, NodeOptions node, SchedulerClientOptions scheduler)
+    /// <summary>The host binds <see cref="PeerOptions"/>, <see cref="NodeOptions"/> and <see cref="SchedulerClientOptions"/>.</summary>
+    public static IServiceCollection AddPeerAgentSwarm(this IServiceCollection services)
     {
-        services.AddPeerService(peer);
-        services.TryAddSingleton(node);
-        services.TryAddSingleton(scheduler);
+        services.AddPeerService();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SchedulerConnection>();
         services.TryAddSingleton<PeerClients>();

@@ -1,9 +1,13 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using PeerAgent.Core.Hosting;
 using PeerAgent.Hosting;
+using PeerAgent.Hosting.Configuration;
+using PeerAgent.Scheduler.Scheduling;
 
 namespace PeerAgent.Scheduler.Hosting;
 
@@ -16,7 +20,8 @@ internal static class SchedulerApp
     /// <summary>
     /// Configuration comes from appsettings.json beside the binary (optional), then <c>PEERAGENT_</c> environment
     /// variables (<c>PEERAGENT_Scheduler__FanOutLimit</c>), then the command line (<c>--Scheduler:FanOutLimit=…</c>),
-    /// later ones winning. Returns null and every configuration error, each naming its key, when it is unusable.
+    /// later ones winning. Returns null and every configuration error, each naming its key, when it is unusable;
+    /// nothing listens until the returned app runs.
     /// </summary>
     public static WebApplication? Build(string[] args, out IReadOnlyList<string> errors)
     {
@@ -34,30 +39,42 @@ internal static class SchedulerApp
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
             },
         });
-        builder.Configuration.AddEnvironmentVariables("PEERAGENT_");
-        builder.Configuration.AddCommandLine(args);
+        builder.Configuration.AddPeerAgentSources(args);
 
-        var host = SchedulerHostOptions.Bind(builder.Configuration);
-        var found = new List<string>(host.Validate(out var grpcEndpoint, out var operationsEndpoint));
-        var options = SchedulerConfiguration.Bind(builder.Configuration, out var optionErrors);
-        found.AddRange(optionErrors);
+        // Every section the scheduler process owns; ListenUrl and the scheduling keys share "Scheduler".
+        builder.Services
+            .AddSectionOptions(builder.Configuration, SchedulerHostOptions.Section, new SchedulerHostOptionsValidator())
+            .AddSectionOptions(builder.Configuration, SchedulerOptions.Section, new SchedulerOptionsValidator(SchedulerOptions.Section))
+            .AddSectionOptions(builder.Configuration, SchedulerMetricsOptions.Section, new SchedulerMetricsOptionsValidator());
+
+        // h2c: agents speak HTTP/2 with prior knowledge; there is no TLS here to negotiate it.
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<SchedulerHostOptions>, IOptions<SchedulerMetricsOptions>>(
+            (kestrel, hostOptions, metricsOptions) =>
+            {
+                kestrel.AddServerHeader = false;
+                if (ConfigurationValidation.TryGetValue(hostOptions, out var host) && ConfigurationValidation.TryGetValue(metricsOptions, out var metrics))
+                {
+                    Listeners.Listen(kestrel, Endpoint(host.ListenUrl), GrpcListener, HttpProtocols.Http2);
+                    Listeners.Listen(kestrel, Endpoint(metrics.ListenUrl), OperationsListener, HttpProtocols.Http1);
+                }
+            });
+        builder.Services.AddPeerAgentScheduler();
+
+        var app = builder.Build();
+        var found = new List<string>(ConfigurationValidation.Validate(app.Services));
+        if (found.Count == 0)
+        {
+            found.AddRange(CheckPorts(
+                app.Services.GetRequiredService<IOptions<SchedulerHostOptions>>().Value,
+                app.Services.GetRequiredService<IOptions<SchedulerMetricsOptions>>().Value));
+        }
+
         errors = found;
         if (found.Count > 0)
         {
+            ((IDisposable)app).Dispose();
             return null;
         }
-
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-
-            // h2c: agents speak HTTP/2 with prior knowledge; there is no TLS here to negotiate it.
-            Listeners.Listen(kestrel, grpcEndpoint, GrpcListener, HttpProtocols.Http2);
-            Listeners.Listen(kestrel, operationsEndpoint, OperationsListener, HttpProtocols.Http1);
-        });
-        builder.Services.AddPeerAgentScheduler(options);
-
-        var app = builder.Build();
 
         // The operations listener answers every request itself, so gRPC is never served there; the gRPC listener
         // has only the gRPC endpoints, so /metrics is a 404 there. All state is soft: a listening scheduler is ready.
@@ -71,5 +88,24 @@ internal static class SchedulerApp
     {
         ArgumentNullException.ThrowIfNull(app);
         return app.RunAsync();
+    }
+
+    /// <summary>The two listeners need ports of their own; checked once each URL is valid on its own.</summary>
+    private static IEnumerable<string> CheckPorts(SchedulerHostOptions host, SchedulerMetricsOptions metrics)
+    {
+        var (grpc, operations) = (Endpoint(host.ListenUrl), Endpoint(metrics.ListenUrl));
+        if (grpc.Port != 0 && grpc.Port == operations.Port
+            && (grpc.Address is null || operations.Address is null || grpc.Address.Equals(operations.Address)))
+        {
+            yield return $"{SchedulerMetricsOptions.Section}:ListenUrl '{metrics.ListenUrl}' uses the same port as "
+                + $"{SchedulerHostOptions.Section}:ListenUrl '{host.ListenUrl}'; gRPC and metrics need separate ports.";
+        }
+    }
+
+    private static ListenEndpoint Endpoint(string url)
+    {
+        // Validated at start (ConfigurationValidation), so this parses.
+        ListenEndpoint.TryParse(url, out _, out var endpoint);
+        return endpoint;
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PeerAgent.Scheduler.Scheduling;
 using PeerAgent.Scheduler.Service;
 
@@ -15,20 +16,17 @@ namespace PeerAgent.Scheduler.Hosting;
 internal static class SchedulerServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the scheduler core, the Announce stream registry, the sweeper (a hosted service) and gRPC.
+    /// Registers the scheduler core, the Announce stream registry, the sweeper (a hosted service) and gRPC. The host
+    /// binds <see cref="SchedulerOptions"/> to its section (<c>AddSectionOptions</c>); an invalid value throws
+    /// <see cref="OptionsValidationException"/> naming the key when the scheduler is first resolved.
     /// <see cref="TimeProvider"/> is added only if none is registered, so tests can bring a fake clock.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The options are invalid; the message names every bad key.</exception>
-    public static IServiceCollection AddPeerAgentScheduler(this IServiceCollection services, SchedulerOptions options)
+    public static IServiceCollection AddPeerAgentScheduler(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(options);
-        options.ThrowIfInvalid();
-
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(options);
         services.TryAddSingleton(sp => new SwarmScheduler(
-            sp.GetRequiredService<SchedulerOptions>(),
+            sp.GetRequiredService<IOptions<SchedulerOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<SwarmScheduler>>()));
         services.TryAddSingleton<SchedulerIdentity>();

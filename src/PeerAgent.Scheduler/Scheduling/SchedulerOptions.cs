@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace PeerAgent.Scheduler.Scheduling;
 
-/// <summary>How the scheduler picks parents, bounds origin traffic and forgets silent agents (section <c>Scheduler</c>).</summary>
+/// <summary>
+/// How the scheduler picks parents, bounds origin traffic and forgets silent agents: section <c>Scheduler</c> in the
+/// scheduler process, <c>EmbeddedScheduler</c> in an agent that runs it in-process.
+/// </summary>
 internal sealed class SchedulerOptions
 {
     public const string Section = "Scheduler";
@@ -41,24 +44,27 @@ internal sealed class SchedulerOptions
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Every problem at once, each naming its key and the bad value; empty when the options are usable.</summary>
-    public IReadOnlyList<string> Validate()
+    public IReadOnlyList<string> Validate() => Validate(Section);
+
+    /// <summary>As <see cref="Validate()"/>, naming keys in <paramref name="section"/> (where these options were read from).</summary>
+    public IReadOnlyList<string> Validate(string section)
     {
         var errors = new List<string>();
-        RequireRange(FanOutLimit, 1, 1024, nameof(FanOutLimit), errors);
-        RequireRange(BackToSourceQuota, 1, 64, nameof(BackToSourceQuota), errors);
-        RequireRange(CandidateParentCount, 1, 64, nameof(CandidateParentCount), errors);
-        RequireRange(CandidateSampleSize, 1, 4096, nameof(CandidateSampleSize), errors);
-        RequireRange(ParentFailureLimit, 1, 1000, nameof(ParentFailureLimit), errors);
+        RequireRange(FanOutLimit, 1, 1024, section, nameof(FanOutLimit), errors);
+        RequireRange(BackToSourceQuota, 1, 64, section, nameof(BackToSourceQuota), errors);
+        RequireRange(CandidateParentCount, 1, 64, section, nameof(CandidateParentCount), errors);
+        RequireRange(CandidateSampleSize, 1, 4096, section, nameof(CandidateSampleSize), errors);
+        RequireRange(ParentFailureLimit, 1, 1000, section, nameof(ParentFailureLimit), errors);
         if (CandidateSampleSize < CandidateParentCount && CandidateParentCount is >= 1 and <= 64 && CandidateSampleSize >= 1)
         {
             errors.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{Section}:{nameof(CandidateSampleSize)} ({CandidateSampleSize}) must be at least {Section}:{nameof(CandidateParentCount)} ({CandidateParentCount})."));
+                $"{section}:{nameof(CandidateSampleSize)} ({CandidateSampleSize}) must be at least {section}:{nameof(CandidateParentCount)} ({CandidateParentCount})."));
         }
 
-        RequirePositive(HostExpiry, nameof(HostExpiry), errors);
-        RequirePositive(BackToSourceStallTimeout, nameof(BackToSourceStallTimeout), errors);
-        RequirePositive(WaitRetryInterval, nameof(WaitRetryInterval), errors);
-        RequirePositive(SweepInterval, nameof(SweepInterval), errors);
+        RequirePositive(HostExpiry, section, nameof(HostExpiry), errors);
+        RequirePositive(BackToSourceStallTimeout, section, nameof(BackToSourceStallTimeout), errors);
+        RequirePositive(WaitRetryInterval, section, nameof(WaitRetryInterval), errors);
+        RequirePositive(SweepInterval, section, nameof(SweepInterval), errors);
         return errors;
     }
 
@@ -72,19 +78,19 @@ internal sealed class SchedulerOptions
         }
     }
 
-    private static void RequireRange(int value, int min, int max, string key, List<string> errors)
+    private static void RequireRange(int value, int min, int max, string section, string key, List<string> errors)
     {
         if (value < min || value > max)
         {
-            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{Section}:{key} must be between {min} and {max}, not {value}."));
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{section}:{key} must be between {min} and {max}, not {value}."));
         }
     }
 
-    private static void RequirePositive(TimeSpan value, string key, List<string> errors)
+    private static void RequirePositive(TimeSpan value, string section, string key, List<string> errors)
     {
         if (value <= TimeSpan.Zero)
         {
-            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{Section}:{key} must be positive, not {value}."));
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{section}:{key} must be positive, not {value}."));
         }
     }
 }

@@ -98,14 +98,14 @@ public sealed class BlobDownloaderTests : IAsyncLifetime
     {
         var peer = new PeerOptions { ListenUrl = "http://127.0.0.1:0" };
         var scheduler = new SchedulerConnection(
-            new SchedulerClientOptions { Address = "http://127.0.0.1:1", ConnectTimeout = TimeSpan.FromSeconds(2) }, // nothing listens there
-            peer,
-            new NodeOptions { Name = "test" },
+            Options.Create(new SchedulerClientOptions { Address = "http://127.0.0.1:1", ConnectTimeout = TimeSpan.FromSeconds(2) }), // nothing listens there
+            Options.Create(peer),
+            Options.Create(new NodeOptions { Name = "test" }),
             PeerUploadLimits.Create(peer),
             TimeProvider.System,
             NullLogger<SchedulerConnection>.Instance);
         return new BlobDownloader(
-            _store, Options.Create(_upstreamOptions), peer, scheduler, new FakeParents(), new RecentSeeds(), new PeerTasks(),
+            _store, Options.Create(_upstreamOptions), Options.Create(peer), scheduler, new FakeParents(), new RecentSeeds(), new PeerTasks(),
             TimeProvider.System, NullLogger<BlobDownloader>.Instance, new Lifetime());
     }
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using PeerAgent.Agent.Configuration;
 using PeerAgent.Agent.Peers;
 
 namespace PeerAgent.Agent.Tests.Peers;
@@ -9,7 +11,7 @@ public sealed class PeerOptionsTests
     {
         var options = new PeerOptions();
 
-        options.Validate().Should().BeEmpty();
+        new PeerOptionsValidator().Validate(Options.DefaultName, options).Succeeded.Should().BeTrue();
         options.ListenUrl.Should().Be("http://0.0.0.0:65002");
     }
 
@@ -25,7 +27,7 @@ public sealed class PeerOptionsTests
             UploadBytesPerSecond = -5,
         };
 
-        var errors = options.Validate();
+        var errors = new PeerOptionsValidator().Validate(Options.DefaultName, options).Failures;
 
         errors.Should().HaveCount(5);
         errors.Should().Contain(e => e.StartsWith("Peer:ListenUrl", StringComparison.Ordinal) && e.Contains("ftp://x", StringComparison.Ordinal));

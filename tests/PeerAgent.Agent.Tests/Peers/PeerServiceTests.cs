@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
@@ -127,7 +128,7 @@ public sealed class PeerServiceTests
         await WritePieceAsync(partial, content, 0);
         var registration = host.Tasks.Register(partial);
         var options = new PeerOptions { ChunkBytes = 64 * 1024 };
-        var service = new PeerService(host.ServerStore, host.Tasks, PeerUploadLimits.Create(options), options, NullLogger<PeerService>.Instance);
+        var service = new PeerService(host.ServerStore, host.Tasks, PeerUploadLimits.Create(options), Options.Create(options), NullLogger<PeerService>.Instance);
         var writer = new GatedStreamWriter<PieceChunk>(m => new PieceChunk { Header = m.Header?.Clone(), Data = ByteString.CopyFrom(m.Data.Span) });
         writer.Close(); // hold the first chunk until the partial has gone
 

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Storage;
@@ -75,7 +76,8 @@ internal sealed class PeerTestHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddSingleton(ServerStore);
         builder.Services.AddSingleton(Tasks);
-        builder.Services.AddPeerService(options);
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddPeerService();
         _app = builder.Build();
         _app.MapPeerService();
         await _app.StartAsync();

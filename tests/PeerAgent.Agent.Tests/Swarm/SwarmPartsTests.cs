@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using PeerAgent.Agent.Configuration;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Agent.Downloads;
 using PeerAgent.Agent.Swarm;
@@ -70,13 +72,14 @@ public sealed class SwarmPartsTests
     [Fact]
     public void SchedulerClientOptions_BadValues_NameEachKey()
     {
-        var errors = new SchedulerClientOptions
+        var validator = new SchedulerClientOptionsValidator();
+        var errors = validator.Validate(Options.DefaultName, new SchedulerClientOptions
         {
             Address = "not a url",
             ConnectTimeout = TimeSpan.Zero,
             RetryAfterFailure = TimeSpan.FromSeconds(-1),
             HeartbeatInterval = TimeSpan.Zero,
-        }.Validate();
+        }).Failures;
 
         errors.Should().HaveCount(4);
         errors.Should().Contain(e => e.StartsWith("Scheduler:Address", StringComparison.Ordinal));
@@ -84,19 +87,19 @@ public sealed class SwarmPartsTests
         errors.Should().Contain(e => e.StartsWith("Scheduler:RetryAfterFailure", StringComparison.Ordinal));
         errors.Should().Contain(e => e.StartsWith("Scheduler:HeartbeatInterval", StringComparison.Ordinal));
         new SchedulerClientOptions().IsEmbedded.Should().BeTrue();
-        new SchedulerClientOptions { Address = "http://127.0.0.1:65004" }.Validate().Should().BeEmpty();
+        validator.Validate(Options.DefaultName, new SchedulerClientOptions { Address = "http://127.0.0.1:65004" }).Succeeded.Should().BeTrue();
     }
 
     [Fact]
     public void PeerOptions_SwarmKeys_AreValidated()
     {
-        var errors = new PeerOptions
+        var errors = new PeerOptionsValidator().Validate(Options.DefaultName, new PeerOptions
         {
             AdvertiseUrl = "http://host-without-port/path",
             MaxPiecesInFlight = 0,
             PieceTimeout = TimeSpan.Zero,
             StallTimeout = TimeSpan.Zero,
-        }.Validate();
+        }).Failures;
 
         errors.Should().Contain(e => e.StartsWith("Peer:AdvertiseUrl", StringComparison.Ordinal));
         errors.Should().Contain(e => e.StartsWith("Peer:MaxPiecesInFlight", StringComparison.Ordinal));

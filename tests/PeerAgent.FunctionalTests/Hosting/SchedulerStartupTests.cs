@@ -24,4 +24,14 @@ public sealed class SchedulerStartupTests
         run.Output.Should().Contain("Scheduler:ListenUrl").And.Contain("Scheduler:HostExpiry").And.Contain("Scheduler:FanOutLimit");
         run.Output.Should().NotContain("Now listening", "nothing listens with a bad configuration");
     }
+
+    [Fact]
+    public async Task Start_Version_PrintsTheVersionAndExits0WithoutStarting()
+    {
+        var run = await ProcessRunner.RunAsync(RepoPaths.DotnetHost, [RepoPaths.SchedulerDll, "--version"], TimeSpan.FromSeconds(60), check: false);
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Output.Should().StartWith("PeerAgent.Scheduler ");
+        run.Output.Should().NotContain("Now listening", "--version starts nothing");
+    }
 }

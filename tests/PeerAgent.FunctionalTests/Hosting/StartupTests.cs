@@ -47,4 +47,46 @@ public sealed class StartupTests
         run.ExitCode.Should().Be(2, run.ToString());
         run.Output.Should().Contain("Store:QuotaBytes");
     }
+
+    [Fact]
+    public async Task Start_UnknownKeyFromEnvironment_ExitsWithStatus2NamingIt()
+    {
+        using var data = new TempDir("startup");
+
+        var run = await ProcessRunner.RunAsync(
+            RepoPaths.DotnetHost,
+            [
+                RepoPaths.AgentDll,
+                "--Store:DataDir=" + data.Path,
+                "--Mirror:ListenUrl=http://127.0.0.1:0",
+                "--Metrics:ListenUrl=http://127.0.0.1:0",
+                "--Peer:ListenUrl=http://127.0.0.1:0",
+            ],
+            TimeSpan.FromSeconds(60),
+            check: false,
+            new TestProcessOptions { Environment = { ["PEERAGENT_Peer__MaxPeicesInFlight"] = "8" } });
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Output.Should().Contain("configuration error: Peer:MaxPeicesInFlight is not a known key; known keys in Peer: ListenUrl, ");
+        run.Output.Should().NotContain("Now listening", "nothing listens with a bad configuration");
+    }
+
+    [Fact]
+    public async Task Start_Help_PrintsUsageAndExits0WithoutStarting()
+    {
+        var run = await ProcessRunner.RunAsync(RepoPaths.DotnetHost, [RepoPaths.AgentDll, "--help"], TimeSpan.FromSeconds(60), check: false);
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Output.Should().Contain("Usage:").And.Contain("PEERAGENT_").And.Contain("docs/configuration.md");
+        run.Output.Should().NotContain("Now listening", "--help starts nothing");
+    }
+
+    [Fact]
+    public async Task Start_StrayArgument_ExitsWithStatus2()
+    {
+        var run = await ProcessRunner.RunAsync(RepoPaths.DotnetHost, [RepoPaths.AgentDll, "start"], TimeSpan.FromSeconds(60), check: false);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Output.Should().Contain("usage error: 'start'");
+    }
 }

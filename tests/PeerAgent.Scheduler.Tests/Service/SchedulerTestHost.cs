@@ -129,7 +129,8 @@ internal sealed class SchedulerTestHost : IAsyncDisposable
         builder.Logging.AddProvider(_errors);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddSingleton<TimeProvider>(Time);
-        builder.Services.AddPeerAgentScheduler(Options);
+        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(Options));
+        builder.Services.AddPeerAgentScheduler();
         _app = builder.Build();
         _app.MapPeerAgentScheduler();
         await _app.StartAsync();

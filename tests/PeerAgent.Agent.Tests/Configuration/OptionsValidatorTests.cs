@@ -1,17 +1,35 @@
+using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Configuration;
 using PeerAgent.Core.Hosting;
 
 namespace PeerAgent.Agent.Tests.Configuration;
 
-public class AgentOptionsValidatorTests
+/// <summary>The agent's per-section validators: each reports every problem of its section, naming the key and the value.</summary>
+public class OptionsValidatorTests
 {
     private static IReadOnlyList<string> Validate(
         MirrorOptions? mirror = null,
         MetricsOptions? metrics = null,
         StoreOptions? store = null,
         UpstreamOptions? upstream = null,
-        params RegistryOptions[] registries) =>
-        AgentOptionsValidator.Validate(mirror ?? new(), metrics ?? new(), store ?? new(), upstream ?? new(), registries);
+        params RegistryOptions[] registries)
+    {
+        var errors = new List<string>();
+        Collect(new MirrorOptionsValidator().Validate(Options.DefaultName, mirror ?? new()), errors);
+        Collect(new MetricsOptionsValidator().Validate(Options.DefaultName, metrics ?? new()), errors);
+        Collect(new StoreOptionsValidator().Validate(Options.DefaultName, store ?? new()), errors);
+        Collect(new UpstreamOptionsValidator().Validate(Options.DefaultName, upstream ?? new()), errors);
+        Collect(new RegistriesValidator().Validate(Options.DefaultName, [.. registries]), errors);
+        return errors;
+    }
+
+    private static void Collect(ValidateOptionsResult result, List<string> errors)
+    {
+        if (result.Failed)
+        {
+            errors.AddRange(result.Failures!);
+        }
+    }
 
     [Fact]
     public void Validate_Defaults_HasNoErrors() => Validate().Should().BeEmpty();

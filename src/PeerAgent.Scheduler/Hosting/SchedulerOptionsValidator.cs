@@ -1,0 +1,19 @@
+using PeerAgent.Hosting.Configuration;
+using PeerAgent.Scheduler.Scheduling;
+
+namespace PeerAgent.Scheduler.Hosting;
+
+/// <summary>
+/// Checks <see cref="SchedulerOptions"/>, naming keys in the section they were read from: <c>Scheduler</c> in the
+/// scheduler process, <c>EmbeddedScheduler</c> in an agent.
+/// </summary>
+internal sealed class SchedulerOptionsValidator(string section) : OptionsValidator<SchedulerOptions>
+{
+    protected override void Validate(SchedulerOptions options, ICollection<string> errors)
+    {
+        foreach (var error in options.Validate(section))
+        {
+            errors.Add(error);
+        }
+    }
+}
