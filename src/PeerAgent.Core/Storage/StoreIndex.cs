@@ -1,0 +1,431 @@
+using Microsoft.Extensions.Logging;
+using PeerAgent.Core.Oci;
+
+namespace PeerAgent.Core.Storage;
+
+/// <summary>
+/// The in-memory index of the store: committed blobs, partial blobs, the bytes they use, and the LRU order that
+/// picks what to evict when a reservation needs room.
+/// </summary>
+/// <remarks>
+/// One lock guards all of it. It is held across renames and small metadata operations so the index never
+/// disagrees with the directory, but never across reads or writes of blob data. Evicted files are renamed into
+/// <c>tmp/</c> under the lock (the caller's trash list) and unlinked by the caller after it, so a slow unlink of a
+/// large file does not stall other callers and cannot race a re-commit of the same digest.
+/// </remarks>
+internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider time, ILogger logger)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<Digest, BlobEntry> _blobs = [];
+    private readonly Dictionary<Digest, PartialEntry> _partials = [];
+    private long _usedBytes;
+    private long _evictions;
+    private long _accessSequence;
+    private bool _initialized;
+    private bool _disposed;
+
+    public long UsedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _usedBytes;
+            }
+        }
+    }
+
+    public int BlobCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _blobs.Count;
+            }
+        }
+    }
+
+    public long EvictionCount => Interlocked.Read(ref _evictions);
+
+    public void ThrowIfInitializedOrDisposed()
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, typeof(ContentStore));
+            if (_initialized)
+            {
+                throw new InvalidOperationException("the content store is already initialized");
+            }
+        }
+    }
+
+    /// <summary>Takes what recovery found; returns the bytes now in use.</summary>
+    public long Load(Dictionary<Digest, BlobEntry> blobs, Dictionary<Digest, PartialEntry> partials)
+    {
+        lock (_lock)
+        {
+            foreach (var (digest, entry) in blobs)
+            {
+                _blobs[digest] = entry;
+                _usedBytes += entry.Length;
+            }
+
+            foreach (var (digest, entry) in partials)
+            {
+                _partials[digest] = entry;
+                _usedBytes += entry.Length;
+            }
+
+            _initialized = true;
+            return _usedBytes;
+        }
+    }
+
+    public void MarkDisposed()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+        }
+    }
+
+    public bool ContainsBlob(Digest digest)
+    {
+        lock (_lock)
+        {
+            ThrowIfNotReady();
+            return _blobs.ContainsKey(digest);
+        }
+    }
+
+    /// <summary>Takes a reader lease on a committed blob (it cannot be evicted until released) and touches it.</summary>
+    public BlobEntry? TryLeaseBlob(Digest digest)
+    {
+        lock (_lock)
+        {
+            ThrowIfNotReady();
+            if (!_blobs.TryGetValue(digest, out var entry))
+            {
+                return null;
+            }
+
+            entry.Readers++;
+            TouchLocked(entry);
+            return entry;
+        }
+    }
+
+    /// <summary>The leased blob's file is gone from disk: ends the lease and forgets the blob so it is fetched again.</summary>
+    public void ForgetMissingBlob(Digest digest, BlobEntry entry)
+    {
+        lock (_lock)
+        {
+            entry.Readers--;
+            if (entry.Readers == 0 && _blobs.TryGetValue(digest, out var current) && ReferenceEquals(current, entry))
+            {
+                _blobs.Remove(digest);
+                _usedBytes -= entry.Length;
+            }
+        }
+    }
+
+    public void ReleaseReader(BlobEntry entry)
+    {
+        lock (_lock)
+        {
+            entry.Readers--;
+        }
+    }
+
+    /// <summary>
+    /// Marks the partial of <paramref name="digest"/> open for writing: the one on disk when its length matches
+    /// (<paramref name="resume"/>), else a new entry with <paramref name="length"/> bytes reserved.
+    /// </summary>
+    public PartialEntry BeginPartial(Digest digest, long length, List<string> trash, out bool resume)
+    {
+        resume = false;
+        lock (_lock)
+        {
+            ThrowIfNotReady();
+            if (_blobs.ContainsKey(digest))
+            {
+                throw new InvalidOperationException($"blob {digest} is already committed");
+            }
+
+            if (_partials.TryGetValue(digest, out var existing))
+            {
+                if (existing.IsOpen)
+                {
+                    throw new InvalidOperationException($"blob {digest} is already open for writing");
+                }
+
+                if (existing.Length == length)
+                {
+                    resume = true;
+                }
+                else
+                {
+                    // Same digest, different length: one of the two lengths is wrong; the new caller gets a clean slate.
+                    _partials.Remove(digest);
+                    _usedBytes -= existing.Length;
+                    TrashPartialFilesLocked(existing, trash);
+                }
+            }
+
+            PartialEntry entry;
+            if (resume)
+            {
+                entry = existing!;
+            }
+            else
+            {
+                ReserveLocked(length, trash);
+                entry = new PartialEntry(digest, length, layout.PartialDataPath(digest), layout.PartialMetaPath(digest));
+                _partials.Add(digest, entry);
+            }
+
+            entry.IsOpen = true;
+            TouchLocked(entry);
+            return entry;
+        }
+    }
+
+    /// <summary>Opening the partial's files failed: forgets the entry and its reservation.</summary>
+    public void ForgetPartial(PartialEntry entry)
+    {
+        lock (_lock)
+        {
+            if (_partials.TryGetValue(entry.Digest, out var current) && ReferenceEquals(current, entry))
+            {
+                _partials.Remove(entry.Digest);
+                _usedBytes -= entry.Length;
+            }
+        }
+    }
+
+    /// <summary>Reserves room for a new blob; false (and touches it) if it is already committed.</summary>
+    public bool TryReserveNewBlob(Digest digest, long bytes, List<string> trash)
+    {
+        lock (_lock)
+        {
+            ThrowIfNotReady();
+            if (_blobs.TryGetValue(digest, out var present))
+            {
+                TouchLocked(present);
+                return false;
+            }
+
+            ReserveLocked(bytes, trash);
+            return true;
+        }
+    }
+
+    public void Unreserve(long bytes)
+    {
+        lock (_lock)
+        {
+            _usedBytes -= bytes;
+        }
+    }
+
+    /// <summary>
+    /// Renames a verified temp file into <c>blobs/</c> and indexes it under the reservation made for it.
+    /// False if the blob was committed meanwhile (the reservation and the temp file stay the caller's).
+    /// </summary>
+    public bool CommitVerifiedFile(Digest digest, string tmpPath, long length, List<string> trash)
+    {
+        lock (_lock)
+        {
+            if (_blobs.ContainsKey(digest))
+            {
+                return false;
+            }
+
+            var path = layout.BlobPath(digest);
+            File.Move(tmpPath, path, overwrite: true);
+            var entry = new BlobEntry(digest, length, path);
+            TouchLocked(entry);
+            _blobs.Add(digest, entry);
+
+            // A stale partial of the same blob is now useless.
+            if (_partials.TryGetValue(digest, out var stale) && !stale.IsOpen)
+            {
+                _partials.Remove(digest);
+                _usedBytes -= stale.Length;
+                TrashPartialFilesLocked(stale, trash);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Moves a verified partial's data file into <c>blobs/</c>; returns the entry with a reader lease held for the partial.</summary>
+    public BlobEntry CommitPartial(PartialEntry partial, List<string> trash)
+    {
+        var digest = partial.Digest;
+        lock (_lock)
+        {
+            BlobEntry blob;
+            if (_blobs.TryGetValue(digest, out var existing))
+            {
+                // PutAsync committed the same bytes meanwhile; ours are redundant.
+                layout.MoveToTrash(partial.DataPath, trash);
+                blob = existing;
+                _usedBytes -= partial.Length;
+            }
+            else
+            {
+                File.Move(partial.DataPath, layout.BlobPath(digest), overwrite: true);
+                blob = new BlobEntry(digest, partial.Length, layout.BlobPath(digest));
+                _blobs.Add(digest, blob);
+            }
+
+            // After the rename: a crash in between leaves a meta without data, which recovery deletes.
+            StoreLayout.TryDelete(partial.MetaPath);
+            if (_partials.TryGetValue(digest, out var current) && ReferenceEquals(current, partial))
+            {
+                _partials.Remove(digest);
+            }
+
+            blob.Readers++;
+            TouchLocked(blob);
+            return blob;
+        }
+    }
+
+    /// <summary>Forgets a partial and its reservation and trashes its files.</summary>
+    public void DiscardPartial(PartialEntry partial, List<string> trash)
+    {
+        lock (_lock)
+        {
+            if (_partials.TryGetValue(partial.Digest, out var current) && ReferenceEquals(current, partial))
+            {
+                _partials.Remove(partial.Digest);
+                _usedBytes -= partial.Length;
+            }
+
+            TrashPartialFilesLocked(partial, trash);
+        }
+    }
+
+    /// <summary>A partial was disposed: it becomes resumable (and evictable), or its committed blob's lease ends.</summary>
+    public void ClosePartial(PartialEntry partial, BlobEntry? committed)
+    {
+        lock (_lock)
+        {
+            if (committed is not null)
+            {
+                committed.Readers--;
+            }
+            else if (_partials.TryGetValue(partial.Digest, out var current) && ReferenceEquals(current, partial))
+            {
+                partial.IsOpen = false;
+                TouchLocked(partial);
+            }
+        }
+    }
+
+    private void ThrowIfNotReady()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, typeof(ContentStore));
+        if (!_initialized)
+        {
+            throw new InvalidOperationException("ContentStore.InitializeAsync must complete before the store is used");
+        }
+    }
+
+    private void TouchLocked(BlobEntry entry)
+    {
+        entry.LastAccess = time.GetUtcNow().UtcTicks;
+        entry.Sequence = ++_accessSequence;
+    }
+
+    private void TouchLocked(PartialEntry entry)
+    {
+        entry.LastAccess = time.GetUtcNow().UtcTicks;
+        entry.Sequence = ++_accessSequence;
+    }
+
+    /// <summary>
+    /// Reserves <paramref name="bytes"/>, evicting least recently used idle blobs and closed partials if needed.
+    /// Evicts nothing when even evicting everything idle would not make room.
+    /// </summary>
+    private void ReserveLocked(long bytes, List<string> trash)
+    {
+        if (bytes > quota)
+        {
+            throw new StoreFullException(bytes, quota);
+        }
+
+        if (_usedBytes + bytes <= quota)
+        {
+            _usedBytes += bytes;
+            return;
+        }
+
+        var candidates = new List<EvictionCandidate>();
+        foreach (var blob in _blobs.Values)
+        {
+            if (blob.Readers == 0)
+            {
+                candidates.Add(new EvictionCandidate(blob.LastAccess, blob.Sequence, blob.Length, blob, null));
+            }
+        }
+
+        foreach (var partial in _partials.Values)
+        {
+            if (!partial.IsOpen)
+            {
+                candidates.Add(new EvictionCandidate(partial.LastAccess, partial.Sequence, partial.Length, null, partial));
+            }
+        }
+
+        candidates.Sort(static (a, b) => a.LastAccess != b.LastAccess ? a.LastAccess.CompareTo(b.LastAccess) : a.Sequence.CompareTo(b.Sequence));
+
+        long freed = 0;
+        var take = 0;
+        while (take < candidates.Count && _usedBytes - freed + bytes > quota)
+        {
+            freed += candidates[take].Length;
+            take++;
+        }
+
+        if (_usedBytes - freed + bytes > quota)
+        {
+            throw new StoreFullException(bytes, quota);
+        }
+
+        for (var i = 0; i < take; i++)
+        {
+            var victim = candidates[i];
+            if (victim.Blob is { } blob)
+            {
+                _blobs.Remove(blob.Digest);
+                layout.MoveToTrash(blob.Path, trash);
+                ContentStoreLog.Evicted(logger, "blob", blob.Digest, blob.Length, bytes);
+            }
+            else
+            {
+                var partial = victim.Partial!;
+                _partials.Remove(partial.Digest);
+                TrashPartialFilesLocked(partial, trash);
+                ContentStoreLog.Evicted(logger, "partial blob", partial.Digest, partial.Length, bytes);
+            }
+
+            _usedBytes -= victim.Length;
+            Interlocked.Increment(ref _evictions);
+        }
+
+        _usedBytes += bytes;
+    }
+
+    private void TrashPartialFilesLocked(PartialEntry partial, List<string> trash)
+    {
+        layout.MoveToTrash(partial.DataPath, trash);
+        layout.MoveToTrash(partial.MetaPath, trash);
+        StoreLayout.TryDelete(partial.MetaPath + ".tmp");
+    }
+
+    private readonly record struct EvictionCandidate(long LastAccess, long Sequence, long Length, BlobEntry? Blob, PartialEntry? Partial);
+}
