@@ -177,19 +177,20 @@ internal sealed class BlobDownloads
             }
 
             PartialBlob partial;
-            try
+            switch (_store.TryOpenPartial(digest, length.Value, out var opened))
             {
-                partial = _store.OpenPartial(digest, length.Value);
-            }
-            catch (StoreFullException ex)
-            {
-                MirrorLog.StoreFull(_logger, digest.ToString(), ex.Message);
-                return new BlobFetch.Upstream(response ?? await target.Registry.SendAsync(BlobRequest(target, digest, authorization, range: null), cancellationToken));
-            }
-            catch (InvalidOperationException) when (_store.Contains(digest))
-            {
-                response?.Dispose();
-                return new BlobFetch.Cached();
+                case PartialOpenResult.Opened:
+                    partial = opened!;
+                    break;
+                case PartialOpenResult.Committed:
+                    response?.Dispose();
+                    return new BlobFetch.Cached();
+                case PartialOpenResult.NoRoom:
+                    MirrorLog.StoreFull(_logger, digest.ToString(), string.Create(CultureInfo.InvariantCulture, $"content store cannot fit {length.Value} bytes within quota {_store.QuotaBytes}"));
+                    return new BlobFetch.Upstream(response ?? await target.Registry.SendAsync(BlobRequest(target, digest, authorization, range: null), cancellationToken));
+                default:
+                    // Busy: another writer still holds the partial; stream this one through (see WhenPartialClosedAsync).
+                    return new BlobFetch.Upstream(response ?? await target.Registry.SendAsync(BlobRequest(target, digest, authorization, range: null), cancellationToken));
             }
 
             download = new BlobDownload(digest, length.Value, partial);

@@ -113,12 +113,15 @@ public sealed class ContentStore : IDisposable
     }
 
     /// <summary>
-    /// Opens the partial blob for writing, resuming verified pieces left by an earlier run, or creates it.
-    /// Reserves <paramref name="length"/> bytes, evicting least recently used idle blobs if needed.
-    /// Throws <see cref="InvalidOperationException"/> if this digest is already open for writing,
-    /// <see cref="StoreFullException"/> if the space cannot be found.
+    /// Opens the partial blob for writing, resuming verified pieces left by an earlier writer, or creates it,
+    /// reserving <paramref name="length"/> bytes (evicting least recently used idle blobs if needed).
     /// </summary>
-    public PartialBlob OpenPartial(Digest digest, long length)
+    /// <returns>
+    /// <see cref="PartialOpenResult.Opened"/> with <paramref name="partial"/> set (dispose it); otherwise why not:
+    /// the blob is committed, another writer holds it (see <see cref="WhenPartialClosedAsync"/>), or there is no
+    /// room (the store logs why). Disk errors creating the files still throw.
+    /// </returns>
+    public PartialOpenResult TryOpenPartial(Digest digest, long length, out PartialBlob? partial)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         if (digest.HashSizeInBytes == 0)
@@ -126,35 +129,48 @@ public sealed class ContentStore : IDisposable
             throw new ArgumentException("default(Digest) cannot name a blob", nameof(digest));
         }
 
+        partial = null;
         var layout = PieceLayout.For(length);
         var trash = new List<string>();
-        var entry = _index.BeginPartial(digest, length, trash, out var resume);
+        var result = _index.TryBeginPartial(digest, length, trash, out var entry, out var resume);
         _layout.DeleteTrash(trash);
+        if (result != PartialOpenResult.Opened)
+        {
+            return result;
+        }
 
         try
         {
             if (resume)
             {
-                var resumed = PartialBlob.TryResume(this, entry, digest, layout, out var reason);
-                if (resumed is not null)
+                partial = PartialBlob.TryResume(this, entry!, digest, layout, out var reason);
+                if (partial is not null)
                 {
-                    ContentStoreLog.ResumedPartial(_logger, digest, resumed.PresentPieceCount, layout.PieceCount);
-                    return resumed;
+                    ContentStoreLog.ResumedPartial(_logger, digest, partial.PresentPieceCount, layout.PieceCount);
+                    return result;
                 }
 
                 ContentStoreLog.ResumeFailed(_logger, digest, reason!);
             }
 
-            return PartialBlob.Create(this, entry, digest, layout);
+            partial = PartialBlob.Create(this, entry!, digest, layout);
+            return result;
         }
         catch
         {
-            _index.ForgetPartial(entry);
-            StoreLayout.TryDelete(entry.DataPath);
+            _index.ForgetPartial(entry!);
+            StoreLayout.TryDelete(entry!.DataPath);
             StoreLayout.TryDelete(entry.MetaPath);
             throw;
         }
     }
+
+    /// <summary>
+    /// Completes when no writer holds the partial blob of <paramref name="digest"/>: at once if none does, else when
+    /// its writer disposes, discards or commits it. Then <see cref="TryOpenPartial"/> may be tried again.
+    /// </summary>
+    public Task WhenPartialClosedAsync(Digest digest, CancellationToken cancellationToken) =>
+        _index.WhenPartialClosed(digest).WaitAsync(cancellationToken);
 
     /// <summary>Verifies and commits a small blob held in memory (manifests). Throws <see cref="DigestMismatchException"/>.</summary>
     public async Task PutAsync(Digest digest, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)

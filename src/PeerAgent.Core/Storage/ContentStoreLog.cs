@@ -43,4 +43,7 @@ internal static partial class ContentStoreLog
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Could not persist piece metadata of {Digest} on close; pieces since the last save will be fetched again")]
     public static partial void PersistOnCloseFailed(ILogger logger, Digest digest, Exception exception);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "Content store cannot fit {Digest} ({NeededBytes} bytes) within its quota of {QuotaBytes}: {UsedBytes} bytes in use, {EvictableBytes} of them evictable (the rest are open partial blobs and blobs being read)")]
+    public static partial void NoRoom(ILogger logger, Digest digest, long neededBytes, long usedBytes, long evictableBytes, long quotaBytes);
 }

@@ -12,4 +12,7 @@ internal sealed class PartialEntry(Digest digest, long length, string dataPath, 
     public long LastAccess { get; set; }
     public long Sequence { get; set; }
     public bool IsOpen { get; set; }
+
+    /// <summary>Completed when the writer lets go (closes, discards or commits); created by the first waiter.</summary>
+    public TaskCompletionSource? Closed { get; set; }
 }

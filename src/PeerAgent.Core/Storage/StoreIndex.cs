@@ -142,22 +142,23 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
     /// Marks the partial of <paramref name="digest"/> open for writing: the one on disk when its length matches
     /// (<paramref name="resume"/>), else a new entry with <paramref name="length"/> bytes reserved.
     /// </summary>
-    public PartialEntry BeginPartial(Digest digest, long length, List<string> trash, out bool resume)
+    public PartialOpenResult TryBeginPartial(Digest digest, long length, List<string> trash, out PartialEntry? entry, out bool resume)
     {
+        entry = null;
         resume = false;
         lock (_lock)
         {
             ThrowIfNotReady();
             if (_blobs.ContainsKey(digest))
             {
-                throw new InvalidOperationException($"blob {digest} is already committed");
+                return PartialOpenResult.Committed;
             }
 
             if (_partials.TryGetValue(digest, out var existing))
             {
                 if (existing.IsOpen)
                 {
-                    throw new InvalidOperationException($"blob {digest} is already open for writing");
+                    return PartialOpenResult.Busy;
                 }
 
                 if (existing.Length == length)
@@ -173,21 +174,40 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
                 }
             }
 
-            PartialEntry entry;
             if (resume)
             {
                 entry = existing!;
             }
             else
             {
-                ReserveLocked(length, trash);
+                if (!TryReserveLocked(digest, length, trash))
+                {
+                    return PartialOpenResult.NoRoom;
+                }
+
                 entry = new PartialEntry(digest, length, layout.PartialDataPath(digest), layout.PartialMetaPath(digest));
                 _partials.Add(digest, entry);
             }
 
             entry.IsOpen = true;
             TouchLocked(entry);
-            return entry;
+            return PartialOpenResult.Opened;
+        }
+    }
+
+    /// <summary>Completes when no writer holds the partial of <paramref name="digest"/> (at once if none does).</summary>
+    public Task WhenPartialClosed(Digest digest)
+    {
+        lock (_lock)
+        {
+            ThrowIfNotReady();
+            if (!_partials.TryGetValue(digest, out var entry) || !entry.IsOpen)
+            {
+                return Task.CompletedTask;
+            }
+
+            entry.Closed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return entry.Closed.Task;
         }
     }
 
@@ -201,6 +221,8 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
                 _partials.Remove(entry.Digest);
                 _usedBytes -= entry.Length;
             }
+
+            ReleaseWaitersLocked(entry);
         }
     }
 
@@ -216,7 +238,11 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
                 return false;
             }
 
-            ReserveLocked(bytes, trash);
+            if (!TryReserveLocked(digest, bytes, trash))
+            {
+                throw new StoreFullException(bytes, quota);
+            }
+
             return true;
         }
     }
@@ -288,6 +314,7 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
                 _partials.Remove(digest);
             }
 
+            ReleaseWaitersLocked(partial);
             blob.Readers++;
             TouchLocked(blob);
             return blob;
@@ -306,6 +333,7 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
             }
 
             TrashPartialFilesLocked(partial, trash);
+            ReleaseWaitersLocked(partial);
         }
     }
 
@@ -323,6 +351,9 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
                 partial.IsOpen = false;
                 TouchLocked(partial);
             }
+
+            // Committed: already released at commit.
+            ReleaseWaitersLocked(partial);
         }
     }
 
@@ -347,29 +378,33 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
         entry.Sequence = ++_accessSequence;
     }
 
-    /// <summary>
-    /// Reserves <paramref name="bytes"/>, evicting least recently used idle blobs and closed partials if needed.
-    /// Evicts nothing when even evicting everything idle would not make room.
-    /// </summary>
-    private void ReserveLocked(long bytes, List<string> trash)
+    private static void ReleaseWaitersLocked(PartialEntry partial)
     {
-        if (bytes > quota)
-        {
-            throw new StoreFullException(bytes, quota);
-        }
+        partial.Closed?.TrySetResult();
+        partial.Closed = null;
+    }
 
+    /// <summary>
+    /// Reserves <paramref name="bytes"/> for <paramref name="digest"/>, evicting least recently used idle blobs and
+    /// closed partials if needed. Evicts nothing, logs why and returns false when even evicting everything idle
+    /// would not make room.
+    /// </summary>
+    private bool TryReserveLocked(Digest digest, long bytes, List<string> trash)
+    {
         if (_usedBytes + bytes <= quota)
         {
             _usedBytes += bytes;
-            return;
+            return true;
         }
 
         var candidates = new List<EvictionCandidate>();
+        long evictable = 0;
         foreach (var blob in _blobs.Values)
         {
             if (blob.Readers == 0)
             {
                 candidates.Add(new EvictionCandidate(blob.LastAccess, blob.Sequence, blob.Length, blob, null));
+                evictable += blob.Length;
             }
         }
 
@@ -378,7 +413,14 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
             if (!partial.IsOpen)
             {
                 candidates.Add(new EvictionCandidate(partial.LastAccess, partial.Sequence, partial.Length, null, partial));
+                evictable += partial.Length;
             }
+        }
+
+        if (bytes > quota || _usedBytes - evictable + bytes > quota)
+        {
+            ContentStoreLog.NoRoom(logger, digest, bytes, _usedBytes, evictable, quota);
+            return false;
         }
 
         candidates.Sort(static (a, b) => a.LastAccess != b.LastAccess ? a.LastAccess.CompareTo(b.LastAccess) : a.Sequence.CompareTo(b.Sequence));
@@ -389,11 +431,6 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
         {
             freed += candidates[take].Length;
             take++;
-        }
-
-        if (_usedBytes - freed + bytes > quota)
-        {
-            throw new StoreFullException(bytes, quota);
         }
 
         for (var i = 0; i < take; i++)
@@ -418,6 +455,7 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
         }
 
         _usedBytes += bytes;
+        return true;
     }
 
     private void TrashPartialFilesLocked(PartialEntry partial, List<string> trash)

@@ -84,7 +84,7 @@ public sealed class BlobDownloadTests : IAsyncLifetime
 
     private (BlobDownload Download, Lease Lease) Start(Digest digest, long length)
     {
-        var download = new BlobDownload(digest, length, _store.OpenPartial(digest, length));
+        var download = new BlobDownload(digest, length, _store.OpenPartialOrFail(digest, length));
         return (download, download.TryLease()!);
     }
 
