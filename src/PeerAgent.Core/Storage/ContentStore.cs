@@ -9,12 +9,15 @@ namespace PeerAgent.Core.Storage;
 
 /// <summary>
 /// Disk content store. Committed blobs live at <c>blobs/&lt;alg&gt;/&lt;hex&gt;</c> and are only ever renamed there
-/// after their whole-blob digest verified. Partial blobs live under <c>partial/</c> with a persisted piece bitmap.
+/// after their whole-blob digest verified, with optional metadata (media type, piece digests) at
+/// <c>meta/&lt;alg&gt;/&lt;hex&gt;</c> that is counted, evicted and recovered with its blob. Partial blobs live under
+/// <c>partial/</c> with a persisted piece bitmap.
 /// </summary>
 /// <remarks>
 /// The parts: <see cref="StoreLayout"/> (paths, temp names, trash), <see cref="StoreIndex"/> (what is stored, the
 /// bytes it uses, LRU eviction; its lock is never held across blob data I/O), <see cref="StoreRecovery"/> (the
-/// start-up scan) and <see cref="PartialBlob"/> (a blob being written).
+/// start-up scan), <see cref="BlobMetaFiles"/> (committed blobs' metadata) and <see cref="PartialBlob"/> (a blob
+/// being written).
 /// </remarks>
 public sealed class ContentStore : IDisposable
 {
@@ -22,6 +25,7 @@ public sealed class ContentStore : IDisposable
     private readonly ILogger _logger;
     private readonly StoreLayout _layout;
     private readonly StoreIndex _index;
+    private readonly BlobMetaFiles _meta;
     private readonly long _quota;
 
     public ContentStore(ContentStoreOptions options, TimeProvider timeProvider, ILogger<ContentStore>? logger = null)
@@ -43,6 +47,7 @@ public sealed class ContentStore : IDisposable
         _quota = options.QuotaBytes;
         _layout = new StoreLayout(Path.GetFullPath(options.RootPath), _time, _logger);
         _index = new StoreIndex(_layout, _quota, _time, _logger);
+        _meta = new BlobMetaFiles(_layout, _index, _logger);
     }
 
     /// <summary>Full path of the store root.</summary>
@@ -95,7 +100,9 @@ public sealed class ContentStore : IDisposable
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             // Someone removed it behind our back; forget it so the caller fetches it again.
-            _index.ForgetMissingBlob(digest, entry);
+            var trash = new List<string>();
+            _index.ForgetMissingBlob(digest, entry, trash);
+            _layout.DeleteTrash(trash);
             ContentStoreLog.CommittedBlobMissing(_logger, digest);
             reader = null;
             return false;
@@ -172,8 +179,16 @@ public sealed class ContentStore : IDisposable
     public Task WhenPartialClosedAsync(Digest digest, CancellationToken cancellationToken) =>
         _index.WhenPartialClosed(digest).WaitAsync(cancellationToken);
 
-    /// <summary>Verifies and commits a small blob held in memory (manifests). Throws <see cref="DigestMismatchException"/>.</summary>
-    public async Task PutAsync(Digest digest, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    /// <summary>Verifies and commits a small blob held in memory. Throws <see cref="DigestMismatchException"/>.</summary>
+    public Task PutAsync(Digest digest, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        PutAsync(digest, content, mediaType: null, cancellationToken);
+
+    /// <summary>
+    /// Verifies and commits a small blob held in memory (manifests), recording <paramref name="mediaType"/> in its
+    /// metadata when given (also for a blob already committed without it). Throws <see cref="DigestMismatchException"/>,
+    /// and <see cref="StoreFullException"/> when there is no room.
+    /// </summary>
+    public async Task PutAsync(Digest digest, ReadOnlyMemory<byte> content, string? mediaType, CancellationToken cancellationToken)
     {
         if (digest.HashSizeInBytes == 0)
         {
@@ -181,10 +196,17 @@ public sealed class ContentStore : IDisposable
         }
 
         VerifyContent(digest, content.Span);
+        var meta = mediaType is null ? null : BlobMeta.Create(digest, content.Length, mediaType, default, withPieceHashes: false);
+        var reservation = content.Length + (meta?.Length ?? 0);
 
         var trash = new List<string>();
-        if (!_index.TryReserveNewBlob(digest, content.Length, trash))
+        if (!_index.TryReserveNewBlob(digest, reservation, trash))
         {
+            if (mediaType is not null)
+            {
+                _meta.Update(digest, mediaType, default, setPieceHashes: false);
+            }
+
             return;
         }
 
@@ -192,6 +214,7 @@ public sealed class ContentStore : IDisposable
         trash.Clear();
 
         var tmpPath = _layout.NewTmpPath("put");
+        string? metaTmpPath = null;
         var reserved = true;
         try
         {
@@ -202,29 +225,98 @@ public sealed class ContentStore : IDisposable
                 _layout.TrySetLastWriteTime(handle, null);
             }
 
-            reserved = !_index.CommitVerifiedFile(digest, tmpPath, content.Length, trash);
+            metaTmpPath = meta is null ? null : _meta.TryWriteTemp(digest, meta);
+            reserved = !_index.CommitVerifiedFile(digest, tmpPath, content.Length, metaTmpPath, meta?.Length ?? 0, mediaType, trash);
         }
         finally
         {
             if (reserved)
             {
-                _index.Unreserve(content.Length);
+                _index.Unreserve(reservation);
                 StoreLayout.TryDelete(tmpPath);
+            }
+
+            if (metaTmpPath is not null)
+            {
+                StoreLayout.TryDelete(metaTmpPath);
             }
 
             _layout.DeleteTrash(trash);
         }
+
+        if (reserved && mediaType is not null)
+        {
+            // Committed by someone else meanwhile, perhaps without a media type.
+            _meta.Update(digest, mediaType, default, setPieceHashes: false);
+        }
+    }
+
+    /// <summary>The media type recorded for a committed blob (see <see cref="PutAsync(Digest, ReadOnlyMemory{byte}, string?, CancellationToken)"/>); false if it has none.</summary>
+    public bool TryGetMediaType(Digest digest, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? mediaType) =>
+        _index.TryGetBlob(digest, out _, out mediaType, out _) && mediaType is not null;
+
+    /// <summary>
+    /// The sha256 of every piece of a committed blob, 32 bytes per piece in the order of
+    /// <see cref="PieceLayout.For"/>(its length); false if they are not recorded (compute them and call
+    /// <see cref="SetPieceDigests"/>). Reads the metadata file; callers that need them often should hold on to them.
+    /// </summary>
+    public bool TryGetPieceDigests(Digest digest, out ReadOnlyMemory<byte> sha256s) => _meta.TryReadPieceDigests(digest, out sha256s);
+
+    /// <summary>
+    /// Records the piece digests of a committed blob that has none yet (computed from its bytes by the caller:
+    /// 32 bytes per piece of <see cref="PieceLayout.For"/>(its length)). Best effort: nothing happens when the blob
+    /// is gone or already has them, or there is no room for them.
+    /// </summary>
+    public void SetPieceDigests(Digest digest, ReadOnlySpan<byte> sha256s)
+    {
+        if (!_index.TryGetBlob(digest, out var entry, out _, out var hasPieceDigests) || hasPieceDigests)
+        {
+            return;
+        }
+
+        var expected = (long)PieceLayout.For(entry.Length).PieceCount * BlobMeta.PieceHashSize;
+        if (sha256s.Length != expected)
+        {
+            throw new ArgumentException($"{digest} is {entry.Length} bytes: its piece digests are {expected} bytes, got {sha256s.Length}", nameof(sha256s));
+        }
+
+        _meta.Update(digest, null, sha256s, setPieceHashes: true);
     }
 
     public void Dispose() => _index.MarkDisposed();
 
-    /// <summary>Moves a verified partial's data file into <c>blobs/</c>; returns the entry with a reader lease held for the partial.</summary>
-    internal BlobEntry CommitPartial(PartialEntry partial)
+    /// <summary>
+    /// Moves a verified partial's data file into <c>blobs/</c> and records its piece digests in the blob's metadata;
+    /// returns the entry with a reader lease held for the partial.
+    /// </summary>
+    internal BlobEntry CommitPartial(PartialEntry partial, byte[] pieceHashes)
     {
+        // Without it (a write failed) the blob commits anyway; peers then hash its pieces from disk once.
+        var meta = BlobMeta.Create(partial.Digest, partial.Length, null, pieceHashes, withPieceHashes: true);
+        var metaTmpPath = _meta.TryWriteTemp(partial.Digest, meta);
         var trash = new List<string>();
-        var blob = _index.CommitPartial(partial, trash);
+        BlobEntry blob;
+        bool created;
+        try
+        {
+            blob = _index.CommitPartial(partial, metaTmpPath, meta.Length, trash, out created);
+        }
+        finally
+        {
+            if (metaTmpPath is not null)
+            {
+                StoreLayout.TryDelete(metaTmpPath);
+            }
+        }
+
         _layout.TrySetLastWriteTime(null, blob.Path);
         _layout.DeleteTrash(trash);
+        if (!created)
+        {
+            // Someone else committed the same bytes first, perhaps without piece digests.
+            SetPieceDigests(partial.Digest, pieceHashes);
+        }
+
         return blob;
     }
 

@@ -178,7 +178,7 @@ public sealed class PartialBlob : IDisposable
                     ThrowIfNotWritableLocked();
                 }
 
-                var blob = _store.CommitPartial(_entry);
+                var blob = _store.CommitPartial(_entry, _pieceHashes);
                 _meta.RetireLocked();
                 lock (_stateLock)
                 {

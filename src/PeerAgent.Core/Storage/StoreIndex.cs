@@ -4,8 +4,9 @@ using PeerAgent.Core.Oci;
 namespace PeerAgent.Core.Storage;
 
 /// <summary>
-/// The in-memory index of the store: committed blobs, partial blobs, the bytes they use, and the LRU order that
-/// picks what to evict when a reservation needs room.
+/// The in-memory index of the store: committed blobs (with their metadata files), partial blobs, the bytes they
+/// use, and the LRU order that picks what to evict when a reservation needs room. A blob's metadata is counted
+/// and evicted with it.
 /// </summary>
 /// <remarks>
 /// One lock guards all of it. It is held across renames and small metadata operations so the index never
@@ -68,7 +69,7 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
             foreach (var (digest, entry) in blobs)
             {
                 _blobs[digest] = entry;
-                _usedBytes += entry.Length;
+                _usedBytes += entry.StoredBytes;
             }
 
             foreach (var (digest, entry) in partials)
@@ -116,8 +117,8 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
         }
     }
 
-    /// <summary>The leased blob's file is gone from disk: ends the lease and forgets the blob so it is fetched again.</summary>
-    public void ForgetMissingBlob(Digest digest, BlobEntry entry)
+    /// <summary>The leased blob's file is gone from disk: ends the lease and forgets the blob (and trashes its metadata) so it is fetched again.</summary>
+    public void ForgetMissingBlob(Digest digest, BlobEntry entry, List<string> trash)
     {
         lock (_lock)
         {
@@ -125,8 +126,83 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
             if (entry.Readers == 0 && _blobs.TryGetValue(digest, out var current) && ReferenceEquals(current, entry))
             {
                 _blobs.Remove(digest);
-                _usedBytes -= entry.Length;
+                _usedBytes -= entry.StoredBytes;
+                TrashBlobMetaLocked(entry, trash);
             }
+        }
+    }
+
+    /// <summary>The committed blob's entry and what its metadata holds; false if it is not committed.</summary>
+    public bool TryGetBlob(Digest digest, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BlobEntry? entry, out string? mediaType, out bool hasPieceDigests)
+    {
+        lock (_lock)
+        {
+            ThrowIfNotReady();
+            if (!_blobs.TryGetValue(digest, out entry))
+            {
+                mediaType = null;
+                hasPieceDigests = false;
+                return false;
+            }
+
+            mediaType = entry.MediaType;
+            hasPieceDigests = entry.HasPieceDigests;
+            return true;
+        }
+    }
+
+    /// <summary>The metadata file of <paramref name="entry"/> failed to read back: its piece digests may be set anew.</summary>
+    public void ForgetPieceDigests(BlobEntry entry)
+    {
+        lock (_lock)
+        {
+            entry.HasPieceDigests = false;
+        }
+    }
+
+    /// <summary>
+    /// Renames <paramref name="tmpPath"/> over the metadata of <paramref name="entry"/>, reserving any growth
+    /// (never by evicting that blob). False, leaving the temp file to the caller, if the blob is gone or there is
+    /// no room.
+    /// </summary>
+    public bool TryReplaceMeta(BlobEntry entry, string tmpPath, long metaLength, string? mediaType, bool hasPieceDigests, List<string> trash)
+    {
+        lock (_lock)
+        {
+            if (!_blobs.TryGetValue(entry.Digest, out var current) || !ReferenceEquals(current, entry))
+            {
+                return false;
+            }
+
+            var growth = metaLength - entry.MetaLength;
+            if (growth > 0 && !TryReserveLocked(entry.Digest, growth, trash, keep: entry))
+            {
+                return false;
+            }
+
+            try
+            {
+                File.Move(tmpPath, entry.MetaPath, overwrite: true);
+            }
+            catch
+            {
+                if (growth > 0)
+                {
+                    _usedBytes -= growth;
+                }
+
+                throw;
+            }
+
+            if (growth < 0)
+            {
+                _usedBytes += growth;
+            }
+
+            entry.MetaLength = metaLength;
+            entry.MediaType = mediaType;
+            entry.HasPieceDigests = hasPieceDigests;
+            return true;
         }
     }
 
@@ -256,10 +332,11 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
     }
 
     /// <summary>
-    /// Renames a verified temp file into <c>blobs/</c> and indexes it under the reservation made for it.
-    /// False if the blob was committed meanwhile (the reservation and the temp file stay the caller's).
+    /// Renames a verified temp file into <c>blobs/</c>, then its metadata (if any) into <c>meta/</c>, and indexes
+    /// them under the reservation made for both. False if the blob was committed meanwhile (the reservation and
+    /// the temp files stay the caller's).
     /// </summary>
-    public bool CommitVerifiedFile(Digest digest, string tmpPath, long length, List<string> trash)
+    public bool CommitVerifiedFile(Digest digest, string tmpPath, long length, string? metaTmpPath, long metaLength, string? mediaType, List<string> trash)
     {
         lock (_lock)
         {
@@ -270,9 +347,18 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
 
             var path = layout.BlobPath(digest);
             File.Move(tmpPath, path, overwrite: true);
-            var entry = new BlobEntry(digest, length, path);
+            var entry = new BlobEntry(digest, length, path, layout.BlobMetaPath(digest));
             TouchLocked(entry);
             _blobs.Add(digest, entry);
+            if (metaTmpPath is not null && TryMoveMetaLocked(entry, metaTmpPath))
+            {
+                entry.MetaLength = metaLength;
+                entry.MediaType = mediaType;
+            }
+            else
+            {
+                _usedBytes -= metaLength;
+            }
 
             // A stale partial of the same blob is now useless.
             if (_partials.TryGetValue(digest, out var stale) && !stale.IsOpen)
@@ -286,10 +372,15 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
         }
     }
 
-    /// <summary>Moves a verified partial's data file into <c>blobs/</c>; returns the entry with a reader lease held for the partial.</summary>
-    public BlobEntry CommitPartial(PartialEntry partial, List<string> trash)
+    /// <summary>
+    /// Moves a verified partial's data file into <c>blobs/</c>, then its metadata (<paramref name="metaTmpPath"/>,
+    /// with the piece digests) into <c>meta/</c> if there is room for it; returns the entry with a reader lease held
+    /// for the partial. A blob committed meanwhile by someone else keeps its own metadata.
+    /// </summary>
+    public BlobEntry CommitPartial(PartialEntry partial, string? metaTmpPath, long metaLength, List<string> trash, out bool created)
     {
         var digest = partial.Digest;
+        created = false;
         lock (_lock)
         {
             BlobEntry blob;
@@ -302,9 +393,11 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
             }
             else
             {
+                // Data first, metadata after: a crash in between leaves a blob without metadata, which is fine.
                 File.Move(partial.DataPath, layout.BlobPath(digest), overwrite: true);
-                blob = new BlobEntry(digest, partial.Length, layout.BlobPath(digest));
+                blob = new BlobEntry(digest, partial.Length, layout.BlobPath(digest), layout.BlobMetaPath(digest));
                 _blobs.Add(digest, blob);
+                created = true;
             }
 
             // After the rename: a crash in between leaves a meta without data, which recovery deletes.
@@ -317,6 +410,21 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
             ReleaseWaitersLocked(partial);
             blob.Readers++;
             TouchLocked(blob);
+
+            // The lease taken above keeps the new blob itself from being evicted for its metadata.
+            if (created && metaTmpPath is not null && TryReserveLocked(digest, metaLength, trash))
+            {
+                if (TryMoveMetaLocked(blob, metaTmpPath))
+                {
+                    blob.MetaLength = metaLength;
+                    blob.HasPieceDigests = true;
+                }
+                else
+                {
+                    _usedBytes -= metaLength;
+                }
+            }
+
             return blob;
         }
     }
@@ -378,6 +486,29 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
         entry.Sequence = ++_accessSequence;
     }
 
+    /// <summary>Renames a metadata temp file into place; a failure only costs the metadata.</summary>
+    private bool TryMoveMetaLocked(BlobEntry entry, string metaTmpPath)
+    {
+        try
+        {
+            File.Move(metaTmpPath, entry.MetaPath, overwrite: true);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ContentStoreLog.BlobMetaWriteFailed(logger, entry.Digest, ex);
+            return false;
+        }
+    }
+
+    private void TrashBlobMetaLocked(BlobEntry entry, List<string> trash)
+    {
+        if (entry.MetaLength > 0)
+        {
+            layout.MoveToTrash(entry.MetaPath, trash);
+        }
+    }
+
     private static void ReleaseWaitersLocked(PartialEntry partial)
     {
         partial.Closed?.TrySetResult();
@@ -385,11 +516,11 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
     }
 
     /// <summary>
-    /// Reserves <paramref name="bytes"/> for <paramref name="digest"/>, evicting least recently used idle blobs and
-    /// closed partials if needed. Evicts nothing, logs why and returns false when even evicting everything idle
-    /// would not make room.
+    /// Reserves <paramref name="bytes"/> for <paramref name="digest"/>, evicting least recently used idle blobs
+    /// (other than <paramref name="keep"/>) and closed partials if needed. Evicts nothing, logs why and returns
+    /// false when even evicting everything idle would not make room.
     /// </summary>
-    private bool TryReserveLocked(Digest digest, long bytes, List<string> trash)
+    private bool TryReserveLocked(Digest digest, long bytes, List<string> trash, BlobEntry? keep = null)
     {
         if (_usedBytes + bytes <= quota)
         {
@@ -401,10 +532,10 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
         long evictable = 0;
         foreach (var blob in _blobs.Values)
         {
-            if (blob.Readers == 0)
+            if (blob.Readers == 0 && !ReferenceEquals(blob, keep))
             {
-                candidates.Add(new EvictionCandidate(blob.LastAccess, blob.Sequence, blob.Length, blob, null));
-                evictable += blob.Length;
+                candidates.Add(new EvictionCandidate(blob.LastAccess, blob.Sequence, blob.StoredBytes, blob, null));
+                evictable += blob.StoredBytes;
             }
         }
 
@@ -440,7 +571,8 @@ internal sealed class StoreIndex(StoreLayout layout, long quota, TimeProvider ti
             {
                 _blobs.Remove(blob.Digest);
                 layout.MoveToTrash(blob.Path, trash);
-                ContentStoreLog.Evicted(logger, "blob", blob.Digest, blob.Length, bytes);
+                TrashBlobMetaLocked(blob, trash);
+                ContentStoreLog.Evicted(logger, "blob", blob.Digest, blob.StoredBytes, bytes);
             }
             else
             {

@@ -19,6 +19,7 @@ internal sealed class StoreLayout
         Root = root;
         BlobsDir = Path.Combine(root, "blobs");
         PartialDir = Path.Combine(root, "partial");
+        MetaDir = Path.Combine(root, "meta");
         TmpDir = Path.Combine(root, "tmp");
         _time = time;
         _logger = logger;
@@ -32,7 +33,12 @@ internal sealed class StoreLayout
 
     public string TmpDir { get; }
 
+    /// <summary>Per-blob metadata (<see cref="BlobMeta"/>), named like <c>blobs/</c>.</summary>
+    public string MetaDir { get; }
+
     public string BlobPath(Digest digest) => Path.Combine(BlobsDir, digest.Algorithm, digest.Hex);
+
+    public string BlobMetaPath(Digest digest) => Path.Combine(MetaDir, digest.Algorithm, digest.Hex);
 
     public string PartialDataPath(Digest digest) => Path.Combine(PartialDir, $"{digest.Algorithm}-{digest.Hex}.data");
 

@@ -7,13 +7,17 @@ using PeerAgent.Core.Pieces;
 namespace PeerAgent.Core.Storage;
 
 /// <summary>
-/// Start-up recovery after a crash: empties <c>tmp/</c>, indexes <c>blobs/</c> and keeps only partials whose meta
-/// is whole and whose present pieces still hash to what the meta recorded. Deletes whatever it cannot trust.
+/// Start-up recovery after a crash: empties <c>tmp/</c>, indexes <c>blobs/</c> with the metadata in <c>meta/</c> that
+/// is whole and whose blob is there, and keeps only partials whose meta is whole and whose present pieces still hash
+/// to what the meta recorded. Deletes whatever it cannot trust.
 /// </summary>
 internal sealed class StoreRecovery(StoreLayout layout, ILogger logger)
 {
     /// <summary>A meta file this large is not one of ours (a million pieces is ~33 MB).</summary>
     private const long MaxMetaBytes = 64L * 1024 * 1024;
+
+    /// <summary>A blob metadata file this large is not one of ours (piece digests of a 64 GiB blob are 32 KB).</summary>
+    private const long MaxBlobMetaBytes = 16L * 1024 * 1024;
 
     /// <summary>Prepares the directories and returns what may be indexed.</summary>
     public async Task<(Dictionary<Digest, BlobEntry> Blobs, Dictionary<Digest, PartialEntry> Partials)> RunAsync(CancellationToken cancellationToken)
@@ -29,11 +33,16 @@ internal sealed class StoreRecovery(StoreLayout layout, ILogger logger)
         Directory.CreateDirectory(layout.TmpDir);
         Directory.CreateDirectory(layout.BlobsDir);
         Directory.CreateDirectory(layout.PartialDir);
+        Directory.CreateDirectory(layout.MetaDir);
 
         var blobs = new Dictionary<Digest, BlobEntry>();
         ScanBlobs(blobs);
-        Directory.CreateDirectory(Path.Combine(layout.BlobsDir, Digest.Sha256));
-        Directory.CreateDirectory(Path.Combine(layout.BlobsDir, Digest.Sha512));
+        await ScanBlobMetaAsync(blobs, cancellationToken).ConfigureAwait(false);
+        foreach (var directory in new[] { layout.BlobsDir, layout.MetaDir })
+        {
+            Directory.CreateDirectory(Path.Combine(directory, Digest.Sha256));
+            Directory.CreateDirectory(Path.Combine(directory, Digest.Sha512));
+        }
 
         var partials = new Dictionary<Digest, PartialEntry>();
         await ScanPartialsAsync(blobs, partials, cancellationToken).ConfigureAwait(false);
@@ -65,13 +74,79 @@ internal sealed class StoreRecovery(StoreLayout layout, ILogger logger)
                 }
 
                 // Trusted without re-hashing: only a verified rename puts a file here.
-                var entry = new BlobEntry(digest, file.Length, file.FullName)
+                var entry = new BlobEntry(digest, file.Length, file.FullName, layout.BlobMetaPath(digest))
                 {
                     LastAccess = file.LastWriteTimeUtc.Ticks,
                 };
                 blobs.Add(digest, entry);
             }
         }
+    }
+
+    /// <summary>Attaches each whole metadata file to its blob; deletes the rest. A blob without metadata is fine.</summary>
+    private async Task ScanBlobMetaAsync(Dictionary<Digest, BlobEntry> blobs, CancellationToken cancellationToken)
+    {
+        foreach (var algorithmEntry in new DirectoryInfo(layout.MetaDir).GetFileSystemInfos())
+        {
+            if (algorithmEntry is not DirectoryInfo algorithmDir || Digest.HashSizeOf(algorithmEntry.Name) == 0)
+            {
+                DeleteInvalid(algorithmEntry, "not a supported digest algorithm directory");
+                continue;
+            }
+
+            foreach (var item in algorithmDir.GetFileSystemInfos())
+            {
+                if (item is not FileInfo file || !Digest.TryParse($"{algorithmDir.Name}:{file.Name}", out var digest))
+                {
+                    DeleteInvalid(item, "not a metadata file named by a digest");
+                    continue;
+                }
+
+                var reason = blobs.TryGetValue(digest, out var blob)
+                    ? await AttachBlobMetaAsync(blob, file, cancellationToken).ConfigureAwait(false)
+                    : "its blob is missing";
+                if (reason is not null)
+                {
+                    ContentStoreLog.RecoveryDeletedBlobMeta(logger, file.FullName, reason);
+                    StoreLayout.TryDelete(file.FullName);
+                }
+            }
+        }
+    }
+
+    /// <summary>Returns null when the metadata was attached to <paramref name="blob"/>, else why it must be deleted.</summary>
+    private static async Task<string?> AttachBlobMetaAsync(BlobEntry blob, FileInfo file, CancellationToken cancellationToken)
+    {
+        if (file.Length > MaxBlobMetaBytes)
+        {
+            return $"metadata is implausibly large ({file.Length} bytes)";
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = await File.ReadAllBytesAsync(file.FullName, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"could not be read: {ex.Message}";
+        }
+
+        var error = BlobMeta.TryRead(bytes, out var digest, out var length, out var mediaType, out var hasPieceHashes, out _);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (digest != blob.Digest || length != blob.Length)
+        {
+            return $"metadata describes {digest} of {length} bytes, the blob is {blob.Length} bytes";
+        }
+
+        blob.MetaLength = bytes.Length;
+        blob.MediaType = mediaType;
+        blob.HasPieceDigests = hasPieceHashes;
+        return null;
     }
 
     private void DeleteInvalid(FileSystemInfo item, string reason)

@@ -250,7 +250,7 @@ public class ContentStoreTests : StoreTestBase
         await partial.CommitAsync(CancellationToken.None);
 
         store.BlobCount.Should().Be(1);
-        store.UsedBytes.Should().Be(blob.Length);
+        store.UsedBytes.Should().Be(blob.Length + new FileInfo(BlobMetaFile(digest)).Length, "the blob and its metadata (piece digests) count");
         FilesUnder(PartialDir).Should().BeEmpty();
         File.ReadAllBytes(BlobFile(digest)).Should().Equal(blob);
     }
