@@ -26,6 +26,7 @@ internal static class PeerServiceCollectionExtensions
         });
         services.TryAddSingleton(options);
         services.TryAddSingleton<PeerTasks>();
+        services.TryAddSingleton<CommittedPieceDigests>();
         services.TryAddSingleton(sp => PeerUploadLimits.Create(sp.GetRequiredService<PeerOptions>()));
         return services;
     }

@@ -127,7 +127,7 @@ public sealed class PeerServiceTests
         await WritePieceAsync(partial, content, 0);
         var registration = host.Tasks.Register(partial);
         var options = new PeerOptions { ChunkBytes = 64 * 1024 };
-        var service = new PeerService(host.ServerStore, host.Tasks, PeerUploadLimits.Create(options), options, NullLogger<PeerService>.Instance);
+        var service = new PeerService(host.ServerStore, host.Tasks, new CommittedPieceDigests(host.ServerStore), PeerUploadLimits.Create(options), options, NullLogger<PeerService>.Instance);
         var writer = new GatedStreamWriter<PieceChunk>(m => new PieceChunk { Header = m.Header?.Clone(), Data = ByteString.CopyFrom(m.Data.Span) });
         writer.Close(); // hold the first chunk until the partial has gone
 
