@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using PeerAgent.Core.Oci;
-using PeerAgent.Core.Pieces;
 using PeerAgent.Core.Storage;
 
 namespace PeerAgent.Agent.Peers;
