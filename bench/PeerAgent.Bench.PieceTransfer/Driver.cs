@@ -150,7 +150,7 @@ internal static class Driver
                 handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && string.Equals(cert.GetCertHashString(), thumbprint, StringComparison.OrdinalIgnoreCase);
             }
         });
-        using var target = toStore ? store.OpenPartial(digest, layout.Length) : null;
+        using var target = toStore ? OpenTarget(store, digest, layout) : null;
         long moved = 0;
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, options.Parallel).Select(_ => Task.Run(async () =>
@@ -187,9 +187,14 @@ internal static class Driver
         return moved;
     }
 
+    private static PartialBlob OpenTarget(ContentStore store, Digest digest, PieceLayout layout) =>
+        store.TryOpenPartial(digest, layout.Length, out var partial) == PartialOpenResult.Opened
+            ? partial!
+            : throw new InvalidOperationException($"the bench store could not open {digest} for writing");
+
     private static async Task<long> RunRawAsync(IPEndPoint endpoint, string? thumbprint, ContentStore store, Digest digest, PieceLayout layout, int pieces, Options options, bool toStore)
     {
-        using var target = toStore ? store.OpenPartial(digest, layout.Length) : null;
+        using var target = toStore ? OpenTarget(store, digest, layout) : null;
         long moved = 0;
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, options.Parallel).Select(_ => Task.Run(async () =>

@@ -86,11 +86,12 @@ internal static class Server
             throw new InvalidOperationException("the blob just committed cannot be opened");
         }
         var hashes = new byte[layout.PieceCount][];
+
+        // Records the piece digests in the store, as a commit does in the agent.
+        var pieceDigests = await new CommittedPieceDigests(store).GetAllAsync(reader!, layout, default);
         for (var i = 0; i < layout.PieceCount; i++)
         {
-            // Warm the piece digest cache: in the agent a blob's digests come from its partial when it commits.
-            var pieceDigest = await tasks.GetCommittedPieceDigestAsync(reader!, layout, i, default);
-            hashes[i] = Convert.FromHexString(pieceDigest.Hex);
+            hashes[i] = pieceDigests.Slice(i * 32, 32).ToArray();
         }
 
         using var certificate = CreateCertificate();

@@ -141,29 +141,39 @@ internal sealed class BlobDownloader
                 length = got;
             }
 
-            PartialBlob partial;
-            try
+            var opened = _store.TryOpenPartial(digest, length.Value, out var partial);
+            if (opened == PartialOpenResult.Busy)
             {
-                partial = _store.OpenPartial(digest, length.Value);
-            }
-            catch (StoreFullException ex)
-            {
-                MirrorLog.StoreFull(_logger, digest.ToString(), ex.Message);
-                return new BlobFetch.Upstream(body is null
-                    ? await target.Registry.SendAsync(BlobRequest(target, digest, authorization, range: null), cancellationToken)
-                    : Take(ref body));
-            }
-            catch (InvalidOperationException) when (_store.Contains(digest))
-            {
-                return new BlobFetch.Cached();
+                // The registry lets one download per blob run, so only a writer outside it (none today) could hold
+                // the partial: wait for it to let go, then open it once more.
+                await _store.WhenPartialClosedAsync(digest, cancellationToken);
+                opened = _store.TryOpenPartial(digest, length.Value, out partial);
             }
 
-            download = new ActiveDownload(partial, _tasks);
+            switch (opened)
+            {
+                case PartialOpenResult.Opened:
+                    break;
+                case PartialOpenResult.Committed:
+                    return new BlobFetch.Cached();
+                default:
+                    if (opened == PartialOpenResult.NoRoom)
+                    {
+                        MirrorLog.StoreFull(_logger, digest.ToString(), string.Create(CultureInfo.InvariantCulture, $"content store cannot fit {length.Value} bytes within quota {_store.QuotaBytes}"));
+                    }
+
+                    // No room, or still busy: this request streams the upstream body through, verified, uncached.
+                    return new BlobFetch.Upstream(body is null
+                        ? await target.Registry.SendAsync(BlobRequest(target, digest, authorization, range: null), cancellationToken)
+                        : Take(ref body));
+            }
+
+            download = new ActiveDownload(partial!, _tasks);
             var reader = download.TryRead()!; // before the writer runs, so even a tiny blob cannot finish without this reader
             slot.Start(download);
-            var opened = body;
+            var openBody = body;
             body = null; // the writer owns it now
-            _ = RunAsync(download, slot, target, authorization, opened);
+            _ = RunAsync(download, slot, target, authorization, openBody);
             return new BlobFetch.Started(reader);
         }
         finally
@@ -217,7 +227,7 @@ internal sealed class BlobDownloader
                     usedPeers = fill.UsedPeers;
                     LogFailure(digest, failure);
                 }
-            } // unregistered before the partial closes; a committed blob keeps its piece digests there
+            } // unregistered before the partial closes; a committed blob keeps its piece digests in the store
         }
         finally
         {

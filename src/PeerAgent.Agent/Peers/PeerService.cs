@@ -24,15 +24,17 @@ internal sealed class PeerService : Peer.PeerBase
 
     private readonly ContentStore _store;
     private readonly PeerTasks _tasks;
+    private readonly CommittedPieceDigests _committedDigests;
     private readonly PeerUploadLimits _limits;
     private readonly int _chunkBytes;
     private readonly int _maxConcurrentUploads;
     private readonly ILogger _logger;
 
-    public PeerService(ContentStore store, PeerTasks tasks, PeerUploadLimits limits, IOptions<PeerOptions> options, ILogger<PeerService> logger)
+    public PeerService(ContentStore store, PeerTasks tasks, CommittedPieceDigests committedDigests, PeerUploadLimits limits, IOptions<PeerOptions> options, ILogger<PeerService> logger)
     {
         _store = store;
         _tasks = tasks;
+        _committedDigests = committedDigests;
         _limits = limits;
         _chunkBytes = options.Value.ChunkBytes;
         _maxConcurrentUploads = options.Value.MaxConcurrentUploads;
@@ -114,7 +116,7 @@ internal sealed class PeerService : Peer.PeerBase
             {
                 layout = PieceLayout.For(reader.Length);
                 CheckIndex(index, layout, task);
-                pieceDigest = await _tasks.GetCommittedPieceDigestAsync(reader, layout, index, cancellationToken);
+                pieceDigest = await _committedDigests.GetAsync(reader, layout, index, cancellationToken);
             }
             else if (_tasks.TryGetPartial(task, out partial) && (uint)index < (uint)partial.Layout.PieceCount && partial.HasPiece(index))
             {
@@ -240,11 +242,11 @@ internal sealed class PeerService : Peer.PeerBase
         {
             var layout = PieceLayout.For(reader.Length);
             CheckLength(expectedLength, layout.Length, task);
+            var digests = await _committedDigests.GetAllAsync(reader, layout, cancellationToken);
             var message = NewAnnouncement(layout);
             for (var i = 0; i < layout.PieceCount; i++)
             {
-                var digest = await _tasks.GetCommittedPieceDigestAsync(reader, layout, i, cancellationToken);
-                message.Pieces.Add(new PieceInfo { Index = i, Sha256 = HashBytes(digest) });
+                message.Pieces.Add(new PieceInfo { Index = i, Sha256 = ByteString.CopyFrom(digests.Span.Slice(i * 32, 32)) });
                 if (message.Pieces.Count == AnnouncementBatch)
                 {
                     await responseStream.WriteAsync(message, cancellationToken);

@@ -20,6 +20,7 @@ internal static class PeerServiceCollectionExtensions
             grpc.EnableDetailedErrors = false;
         });
         services.TryAddSingleton<PeerTasks>();
+        services.TryAddSingleton<CommittedPieceDigests>();
         services.TryAddSingleton(sp => PeerUploadLimits.Create(sp.GetRequiredService<IOptions<PeerOptions>>().Value));
         return services;
     }

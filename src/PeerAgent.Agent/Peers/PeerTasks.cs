@@ -1,8 +1,5 @@
-using System.Buffers;
-using System.Security.Cryptography;
 using System.Threading.Channels;
 using PeerAgent.Core.Oci;
-using PeerAgent.Core.Pieces;
 using PeerAgent.Core.Storage;
 
 namespace PeerAgent.Agent.Peers;
@@ -12,8 +9,8 @@ internal readonly record struct CompletedPiece(int Index, Digest Sha256);
 
 /// <summary>
 /// What the peer service can see beyond the committed store: blobs still being downloaded (their present pieces
-/// are served while later ones arrive), the in-process "piece completed" hook that feeds SyncPieces, and the
-/// piece digests of committed blobs (the store keeps those only while a blob is partial).
+/// are served while later ones arrive) and the in-process "piece completed" hook that feeds SyncPieces. The piece
+/// digests of committed blobs are the store's (see <see cref="CommittedPieceDigests"/>).
 /// </summary>
 /// <remarks>
 /// The downloader (<see cref="PeerAgent.Agent.Downloads.BlobDownloader"/>) registers each open <see cref="PartialBlob"/>
@@ -21,18 +18,11 @@ internal readonly record struct CompletedPiece(int Index, Digest Sha256);
 /// </remarks>
 internal sealed class PeerTasks
 {
-    /// <summary>Committed blobs whose piece digests are remembered; the oldest entry goes first.</summary>
-    internal const int MaxRememberedBlobs = 4096;
-
-    private const int HashBufferBytes = 1024 * 1024;
-
     private readonly Lock _lock = new();
     private readonly Dictionary<Digest, ActiveTask> _active = [];
-    private readonly Dictionary<Digest, PieceDigests> _digests = [];
-    private readonly Queue<Digest> _digestOrder = new();
 
     /// <summary>Makes the present pieces of <paramref name="partial"/> servable until the returned handle is disposed.</summary>
-    /// <remarks>Dispose the handle before disposing the partial; if the partial was committed, its piece digests are kept.</remarks>
+    /// <remarks>Dispose the handle before disposing the partial.</remarks>
     public IDisposable Register(PartialBlob partial)
     {
         ArgumentNullException.ThrowIfNull(partial);
@@ -87,49 +77,6 @@ internal sealed class PeerTasks
         }
     }
 
-    /// <summary>sha256 of piece <paramref name="index"/> of a committed blob, hashing it from disk the first time.</summary>
-    public async ValueTask<Digest> GetCommittedPieceDigestAsync(BlobReader reader, PieceLayout layout, int index, CancellationToken cancellationToken)
-    {
-        var digests = GetOrAddDigests(reader.Digest, layout.PieceCount);
-        if (digests.TryGet(index, out var known))
-        {
-            return known;
-        }
-
-        var computed = await HashPieceAsync(reader, layout, index, cancellationToken).ConfigureAwait(false);
-        digests.Set(index, computed);
-        return computed;
-    }
-
-    private PieceDigests GetOrAddDigests(Digest blob, int pieceCount)
-    {
-        lock (_lock)
-        {
-            if (_digests.TryGetValue(blob, out var existing) && existing.Count == pieceCount)
-            {
-                return existing;
-            }
-
-            var created = new PieceDigests(pieceCount);
-            AddDigestsLocked(blob, created);
-            return created;
-        }
-    }
-
-    private void AddDigestsLocked(Digest blob, PieceDigests digests)
-    {
-        if (!_digests.ContainsKey(blob))
-        {
-            _digestOrder.Enqueue(blob);
-        }
-
-        _digests[blob] = digests;
-        while (_digests.Count > MaxRememberedBlobs && _digestOrder.TryDequeue(out var oldest))
-        {
-            _digests.Remove(oldest);
-        }
-    }
-
     private void Unregister(ActiveTask task)
     {
         lock (_lock)
@@ -138,50 +85,6 @@ internal sealed class PeerTasks
             {
                 _active.Remove(task.Partial.Digest);
             }
-
-            if (task.Partial.IsCommitted)
-            {
-                // The partial knows every piece digest; keep them so the committed blob is served without re-hashing.
-                var layout = task.Partial.Layout;
-                var digests = new PieceDigests(layout.PieceCount);
-                for (var i = 0; i < layout.PieceCount; i++)
-                {
-                    digests.Set(i, task.Partial.GetPieceDigest(i));
-                }
-
-                AddDigestsLocked(task.Partial.Digest, digests);
-            }
-        }
-    }
-
-    private static async ValueTask<Digest> HashPieceAsync(BlobReader reader, PieceLayout layout, int index, CancellationToken cancellationToken)
-    {
-        var offset = layout.OffsetOf(index);
-        var remaining = layout.LengthOf(index);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(HashBufferBytes, Math.Max(remaining, 1)));
-        try
-        {
-            using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            while (remaining > 0)
-            {
-                var read = await reader.ReadAsync(offset, buffer.AsMemory(0, Math.Min(buffer.Length, remaining)), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    throw new EndOfStreamException($"blob {reader.Digest} ended {remaining} bytes before the end of piece {index}");
-                }
-
-                hasher.AppendData(buffer, 0, read);
-                offset += read;
-                remaining -= read;
-            }
-
-            Span<byte> hash = stackalloc byte[32];
-            hasher.GetHashAndReset(hash);
-            return Digest.FromHash("sha256", hash);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -261,34 +164,6 @@ internal sealed class PeerTasks
             }
 
             owner.Unregister(this);
-        }
-    }
-
-    /// <summary>Known piece digests of one blob; filled lazily, safe for concurrent use.</summary>
-    private sealed class PieceDigests(int count)
-    {
-        private readonly Digest[] _digests = new Digest[count];
-        private readonly PieceBitmap _known = new(count);
-
-        public int Count => _digests.Length;
-
-        public bool TryGet(int index, out Digest digest)
-        {
-            if (_known[index])
-            {
-                digest = _digests[index];
-                return true;
-            }
-
-            digest = default;
-            return false;
-        }
-
-        public void Set(int index, Digest digest)
-        {
-            // The digest is written before the bit (Interlocked.Or is a full fence), so a reader that sees the bit sees it.
-            _digests[index] = digest;
-            _known.Set(index);
         }
     }
 }

@@ -43,4 +43,16 @@ internal static partial class ContentStoreLog
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Could not persist piece metadata of {Digest} on close; pieces since the last save will be fetched again")]
     public static partial void PersistOnCloseFailed(ILogger logger, Digest digest, Exception exception);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "Content store cannot fit {Digest} ({NeededBytes} bytes) within its quota of {QuotaBytes}: {UsedBytes} bytes in use, {EvictableBytes} of them evictable (the rest are open partial blobs and blobs being read)")]
+    public static partial void NoRoom(ILogger logger, Digest digest, long neededBytes, long usedBytes, long evictableBytes, long quotaBytes);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Recovery deleted blob metadata {Path}: {Reason}")]
+    public static partial void RecoveryDeletedBlobMeta(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Warning, Message = "Could not write the metadata of {Digest}; the blob is kept without it")]
+    public static partial void BlobMetaWriteFailed(ILogger logger, Digest digest, Exception exception);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Warning, Message = "Metadata of {Digest} is unusable ({Reason}); its piece digests will be computed again")]
+    public static partial void BlobMetaUnusable(ILogger logger, Digest digest, string reason);
 }

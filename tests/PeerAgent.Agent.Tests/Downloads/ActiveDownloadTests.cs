@@ -87,7 +87,7 @@ public sealed class ActiveDownloadTests : IAsyncLifetime
 
     private (ActiveDownload Download, DownloadReader Reader) Start(Digest digest, long length)
     {
-        var download = new ActiveDownload(_store.OpenPartial(digest, length), new PeerTasks());
+        var download = new ActiveDownload(_store.OpenPartialOrFail(digest, length), new PeerTasks());
         var reader = download.TryRead()!;
         return (download, reader);
     }

@@ -28,7 +28,7 @@ public sealed class SwarmFillTests : IAsyncLifetime
     {
         _store = new ContentStore(new ContentStoreOptions { RootPath = _root }, TimeProvider.System);
         await _store.InitializeAsync(default);
-        _partial = _store.OpenPartial(Digest.Compute(_content), _content.Length);
+        _partial = _store.OpenPartialOrFail(Digest.Compute(_content), _content.Length);
     }
 
     public Task DisposeAsync()

@@ -24,7 +24,7 @@ public sealed class PeerServiceTests
         var content = TestContent.Random((2 * PieceSize) + 1000);
         var digest = await host.CommitOnServerAsync(content);
         using var client = host.NewClient();
-        using var target = host.ClientStore.OpenPartial(digest, content.Length);
+        using var target = host.ClientStore.OpenPartialOrFail(digest, content.Length);
 
         var got1 = await client.DownloadPieceAsync(target, 1, expected: null, Timeout());
         var got2 = await client.DownloadPieceAsync(target, 2, PeerTestHost.PieceDigest(content, 2, PieceSize), Timeout());
@@ -75,7 +75,7 @@ public sealed class PeerServiceTests
         using var client = host.NewClient();
 
         // Let the server learn the true piece digest, then rot a byte of piece 0 on its disk.
-        using (var warm = host.ClientStore.OpenPartial(digest, content.Length))
+        using (var warm = host.ClientStore.OpenPartialOrFail(digest, content.Length))
         {
             await client.DownloadPieceAsync(warm, 1, expected: null, Timeout());
             await client.DownloadPieceAsync(warm, 0, expected: null, Timeout());
@@ -88,7 +88,7 @@ public sealed class PeerServiceTests
             file.WriteByte((byte)(content[12345] ^ 0x5A));
         }
 
-        using var target = host.ClientStore.OpenPartial(digest, content.Length);
+        using var target = host.ClientStore.OpenPartialOrFail(digest, content.Length);
         var act = () => client.DownloadPieceAsync(target, 0, expected: null, Timeout());
 
         (await act.Should().ThrowAsync<PeerPieceException>()).WithInnerException<DigestMismatchException>();
@@ -103,11 +103,11 @@ public sealed class PeerServiceTests
         await using var host = await PeerTestHost.StartAsync();
         var content = TestContent.Random(PieceSize + 1000);
         var digest = Digest.Compute(content);
-        using var source = host.ServerStore.OpenPartial(digest, content.Length);
+        using var source = host.ServerStore.OpenPartialOrFail(digest, content.Length);
         await WritePieceAsync(source, content, 1);
         using var registration = host.Tasks.Register(source);
         using var client = host.NewClient();
-        using var target = host.ClientStore.OpenPartial(digest, content.Length);
+        using var target = host.ClientStore.OpenPartialOrFail(digest, content.Length);
 
         var got = await client.DownloadPieceAsync(target, 1, expected: null, Timeout());
         var missing = () => client.DownloadPieceAsync(target, 0, expected: null, Timeout());
@@ -124,11 +124,11 @@ public sealed class PeerServiceTests
         await using var host = await PeerTestHost.StartAsync();
         var content = TestContent.Random(PieceSize + 1000);
         var digest = Digest.Compute(content);
-        var partial = host.ServerStore.OpenPartial(digest, content.Length);
+        var partial = host.ServerStore.OpenPartialOrFail(digest, content.Length);
         await WritePieceAsync(partial, content, 0);
         var registration = host.Tasks.Register(partial);
         var options = new PeerOptions { ChunkBytes = 64 * 1024 };
-        var service = new PeerService(host.ServerStore, host.Tasks, PeerUploadLimits.Create(options), Options.Create(options), NullLogger<PeerService>.Instance);
+        var service = new PeerService(host.ServerStore, host.Tasks, new CommittedPieceDigests(host.ServerStore), PeerUploadLimits.Create(options), Options.Create(options), NullLogger<PeerService>.Instance);
         var writer = new GatedStreamWriter<PieceChunk>(m => new PieceChunk { Header = m.Header?.Clone(), Data = ByteString.CopyFrom(m.Data.Span) });
         writer.Close(); // hold the first chunk until the partial has gone
 
@@ -153,7 +153,7 @@ public sealed class PeerServiceTests
         var content = TestContent.Random(1000);
         var digest = await host.CommitOnServerAsync(content);
         using var client = host.NewClient();
-        using var target = host.ClientStore.OpenPartial(digest, content.Length);
+        using var target = host.ClientStore.OpenPartialOrFail(digest, content.Length);
 
         var act = () => client.DownloadPieceAsync(target, 0, Digest.Compute("other bytes"u8), Timeout());
 
@@ -167,7 +167,7 @@ public sealed class PeerServiceTests
         await using var host = await PeerTestHost.StartAsync();
         var content = TestContent.Random((2 * PieceSize) + 1000);
         var digest = Digest.Compute(content);
-        using var source = host.ServerStore.OpenPartial(digest, content.Length);
+        using var source = host.ServerStore.OpenPartialOrFail(digest, content.Length);
         await WritePieceAsync(source, content, 0);
         var registration = host.Tasks.Register(source);
         using var client = host.NewClient();

@@ -113,7 +113,7 @@ public sealed class PeerUploadLimitsTests : IAsyncLifetime
         new() { ChunkBytes = ChunkBytes, MaxConcurrentUploads = maxConcurrent, MaxQueuedUploads = maxQueued };
 
     private PeerService NewService(PeerUploadLimits limits) =>
-        new(_store, _tasks, limits, Microsoft.Extensions.Options.Options.Create(Options(maxConcurrent: 1, maxQueued: 0)), NullLogger<PeerService>.Instance);
+        new(_store, _tasks, new CommittedPieceDigests(_store), limits, Microsoft.Extensions.Options.Options.Create(Options(maxConcurrent: 1, maxQueued: 0)), NullLogger<PeerService>.Instance);
 
     private DownloadPieceRequest Request() => new() { TaskDigest = _digest.ToString(), PieceIndex = 0 };
 

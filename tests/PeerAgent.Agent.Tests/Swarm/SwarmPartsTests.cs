@@ -36,7 +36,7 @@ public sealed class SwarmPartsTests
         await dir.Store.InitializeAsync(default);
         var content = new byte[3 * 4 * 1024 * 1024]; // three 4 MiB pieces
         Random.Shared.NextBytes(content);
-        using var partial = dir.Store.OpenPartial(Digest.Compute(content), content.Length);
+        using var partial = dir.Store.OpenPartialOrFail(Digest.Compute(content), content.Length);
         var writer = partial.BeginPiece(0);
         await writer.WriteAsync(content.AsMemory(0, 4 * 1024 * 1024), default);
         await writer.CompleteAsync(null, default);

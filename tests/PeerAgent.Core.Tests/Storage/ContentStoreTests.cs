@@ -173,26 +173,27 @@ public class ContentStoreTests : StoreTestBase
     }
 
     [Fact]
-    public async Task OpenPartial_LargerThanQuota_ThrowsStoreFull()
+    public async Task TryOpenPartial_LargerThanQuota_NoRoomAndLogged()
     {
         var store = await OpenStoreAsync(quotaBytes: 1000);
 
-        var act = () => store.OpenPartial(Digest.Compute([1]), 1001);
+        var result = store.TryOpenPartial(Digest.Compute([1]), 1001, out var partial);
 
-        act.Should().Throw<StoreFullException>().Which.Quota.Should().Be(1000);
+        result.Should().Be(PartialOpenResult.NoRoom);
+        partial.Should().BeNull();
         FilesUnder(PartialDir).Should().BeEmpty();
         store.UsedBytes.Should().Be(0);
+        Logger.Has(14).Should().BeTrue("the store logs why there is no room");
     }
 
     [Fact]
     public async Task OpenPartial_Reserves_UsedBytesCountsReservation()
     {
         var store = await OpenStoreAsync(quotaBytes: 10_000);
-        using var partial = store.OpenPartial(Digest.Compute([1]), 4000);
+        using var partial = store.OpenPartialOrFail(Digest.Compute([1]), 4000);
 
         store.UsedBytes.Should().Be(4000);
-        var act = () => store.OpenPartial(Digest.Compute([2]), 6001);
-        act.Should().Throw<StoreFullException>("an open partial is never evicted");
+        store.TryOpenPartial(Digest.Compute([2]), 6001, out _).Should().Be(PartialOpenResult.NoRoom, "an open partial is never evicted");
         store.UsedBytes.Should().Be(4000);
     }
 
@@ -201,12 +202,12 @@ public class ContentStoreTests : StoreTestBase
     {
         var store = await OpenStoreAsync(quotaBytes: 2500);
         var stale = Digest.Compute([7]);
-        store.OpenPartial(stale, 1000).Dispose();
+        store.OpenPartialOrFail(stale, 1000).Dispose();
         Time.Advance(TimeSpan.FromMinutes(1));
         var blob = await PutAsync(store, 1000, seed: 30);
         Time.Advance(TimeSpan.FromMinutes(1));
 
-        using var partial = store.OpenPartial(Digest.Compute([8]), 2000);
+        using var partial = store.OpenPartialOrFail(Digest.Compute([8]), 2000);
 
         File.Exists(DataFile(stale)).Should().BeFalse("the closed partial was the least recently used");
         File.Exists(MetaFile(stale)).Should().BeFalse();
@@ -221,13 +222,13 @@ public class ContentStoreTests : StoreTestBase
         var store = await OpenStoreAsync(quotaBytes: 2 * Piece);
         var blob = RandomBytes(Piece, seed: 31);
         var digest = Digest.Compute(blob);
-        using (var partial = store.OpenPartial(digest, blob.Length))
+        using (var partial = store.OpenPartialOrFail(digest, blob.Length))
         {
             await WritePieceAsync(partial, blob, 0);
         }
 
-        store.OpenPartial(Digest.Compute([1]), 2 * Piece).Dispose();
-        var act = () => store.OpenPartial(digest, blob.Length);
+        store.OpenPartialOrFail(Digest.Compute([1]), 2 * Piece).Dispose();
+        var act = () => store.OpenPartialOrFail(digest, blob.Length);
 
         using var reopened = act.Should().NotThrow().Subject;
         reopened.HasPiece(0).Should().BeFalse("the partial was evicted to make room");
@@ -239,7 +240,7 @@ public class ContentStoreTests : StoreTestBase
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 32);
         var digest = Digest.Compute(blob);
-        using var partial = store.OpenPartial(digest, blob.Length);
+        using var partial = store.OpenPartialOrFail(digest, blob.Length);
         for (var i = 0; i < 3; i++)
         {
             await WritePieceAsync(partial, blob, i);
@@ -249,7 +250,7 @@ public class ContentStoreTests : StoreTestBase
         await partial.CommitAsync(CancellationToken.None);
 
         store.BlobCount.Should().Be(1);
-        store.UsedBytes.Should().Be(blob.Length);
+        store.UsedBytes.Should().Be(blob.Length + new FileInfo(BlobMetaFile(digest)).Length, "the blob and its metadata (piece digests) count");
         FilesUnder(PartialDir).Should().BeEmpty();
         File.ReadAllBytes(BlobFile(digest)).Should().Equal(blob);
     }
@@ -260,15 +261,13 @@ public class ContentStoreTests : StoreTestBase
         var store = await OpenStoreAsync(quotaBytes: Piece + 100);
         var blob = RandomBytes(Piece, seed: 33);
         var digest = Digest.Compute(blob);
-        using var partial = store.OpenPartial(digest, blob.Length);
+        using var partial = store.OpenPartialOrFail(digest, blob.Length);
         await WritePieceAsync(partial, blob, 0);
         await partial.CommitAsync(CancellationToken.None);
 
-        var act = () => store.OpenPartial(Digest.Compute([3]), 200);
-
-        act.Should().Throw<StoreFullException>("the committing partial keeps a read lease until disposed");
+        store.TryOpenPartial(Digest.Compute([3]), 200, out _).Should().Be(PartialOpenResult.NoRoom, "the committing partial keeps a read lease until disposed");
         partial.Dispose();
-        using var next = store.OpenPartial(Digest.Compute([3]), 200);
+        using var next = store.OpenPartialOrFail(Digest.Compute([3]), 200);
         store.Contains(digest).Should().BeFalse();
     }
 
@@ -278,7 +277,7 @@ public class ContentStoreTests : StoreTestBase
         using var store = new ContentStore(new ContentStoreOptions { RootPath = Root }, Time);
 
         store.Invoking(s => s.Contains(Digest.Compute([1]))).Should().Throw<InvalidOperationException>().WithMessage("*InitializeAsync*");
-        store.Invoking(s => s.OpenPartial(Digest.Compute([1]), 1)).Should().Throw<InvalidOperationException>();
+        store.Invoking(s => s.TryOpenPartial(Digest.Compute([1]), 1, out _)).Should().Throw<InvalidOperationException>();
         await store.InitializeAsync(CancellationToken.None);
         store.Contains(Digest.Compute([1])).Should().BeFalse();
     }

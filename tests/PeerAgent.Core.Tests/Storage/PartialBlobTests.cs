@@ -13,7 +13,7 @@ public class PartialBlobTests : StoreTestBase
         var blob = ThreePieceBlob();
         var digest = Digest.Compute(blob);
 
-        using (var partial = store.OpenPartial(digest, blob.Length))
+        using (var partial = store.OpenPartialOrFail(digest, blob.Length))
         {
             partial.Layout.PieceCount.Should().Be(3);
             for (var i = 0; i < 3; i++)
@@ -30,7 +30,7 @@ public class PartialBlobTests : StoreTestBase
         FilesUnder(PartialDir).Should().BeEmpty("data is renamed and meta deleted on commit");
         store.Contains(digest).Should().BeTrue();
         store.BlobCount.Should().Be(1);
-        store.UsedBytes.Should().Be(blob.Length);
+        store.UsedBytes.Should().Be(blob.Length + new FileInfo(BlobMetaFile(digest)).Length, "the blob and its metadata (piece digests) count");
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public class PartialBlobTests : StoreTestBase
         var blob = ThreePieceBlob(seed: 2);
         var digest = Digest.Compute(blob);
 
-        using (var partial = store.OpenPartial(digest, blob.Length))
+        using (var partial = store.OpenPartialOrFail(digest, blob.Length))
         {
             await WritePieceAsync(partial, blob, 2);
             await WritePieceAsync(partial, blob, 0);
@@ -60,7 +60,7 @@ public class PartialBlobTests : StoreTestBase
         var blob = RandomBytes((5 * Piece) + 17, seed: 3);
         var digest = Digest.Compute(blob);
 
-        using (var partial = store.OpenPartial(digest, blob.Length))
+        using (var partial = store.OpenPartialOrFail(digest, blob.Length))
         {
             var tasks = new Task[partial.Layout.PieceCount];
             for (var i = 0; i < tasks.Length; i++)
@@ -83,7 +83,7 @@ public class PartialBlobTests : StoreTestBase
         var blob = ThreePieceBlob(seed: 4);
         var digest = Digest.Compute(blob, "sha512");
 
-        using (var partial = store.OpenPartial(digest, blob.Length))
+        using (var partial = store.OpenPartialOrFail(digest, blob.Length))
         {
             await WritePieceAsync(partial, blob, 1);
             await WritePieceAsync(partial, blob, 0);
@@ -101,7 +101,7 @@ public class PartialBlobTests : StoreTestBase
         var store = await OpenStoreAsync();
         var digest = Digest.Compute([]);
 
-        using (var partial = store.OpenPartial(digest, 0))
+        using (var partial = store.OpenPartialOrFail(digest, 0))
         {
             partial.IsComplete.Should().BeTrue();
             await partial.CommitAsync(CancellationToken.None);
@@ -118,7 +118,7 @@ public class PartialBlobTests : StoreTestBase
         var blob = ThreePieceBlob(seed: 5);
         var claimed = Digest.Compute(RandomBytes(10, seed: 6));
 
-        using (var partial = store.OpenPartial(claimed, blob.Length))
+        using (var partial = store.OpenPartialOrFail(claimed, blob.Length))
         {
             for (var i = 0; i < 3; i++)
             {
@@ -144,7 +144,7 @@ public class PartialBlobTests : StoreTestBase
     {
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 7);
-        using var partial = store.OpenPartial(Digest.Compute(blob), blob.Length);
+        using var partial = store.OpenPartialOrFail(Digest.Compute(blob), blob.Length);
         await WritePieceAsync(partial, blob, 0);
         await WritePieceAsync(partial, blob, 2);
 
@@ -159,7 +159,7 @@ public class PartialBlobTests : StoreTestBase
     {
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 8);
-        using var partial = store.OpenPartial(Digest.Compute(blob), blob.Length);
+        using var partial = store.OpenPartialOrFail(Digest.Compute(blob), blob.Length);
 
         var act = () => WritePieceAsync(partial, blob, 1, expected: PieceDigest(blob, 0));
 
@@ -179,7 +179,7 @@ public class PartialBlobTests : StoreTestBase
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 9);
         var digest = Digest.Compute(blob);
-        using var partial = store.OpenPartial(digest, blob.Length);
+        using var partial = store.OpenPartialOrFail(digest, blob.Length);
         var wrong = (byte[])blob.Clone();
         wrong[5] ^= 0xFF;
 
@@ -200,7 +200,7 @@ public class PartialBlobTests : StoreTestBase
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 10);
         var digest = Digest.Compute(blob);
-        using var partial = store.OpenPartial(digest, blob.Length);
+        using var partial = store.OpenPartialOrFail(digest, blob.Length);
         var garbage = RandomBytes(1000, seed: 11);
         var first = partial.BeginPiece(0);
         await first.WriteAsync(garbage, CancellationToken.None);
@@ -221,7 +221,7 @@ public class PartialBlobTests : StoreTestBase
     {
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 12);
-        using var partial = store.OpenPartial(Digest.Compute(blob), blob.Length);
+        using var partial = store.OpenPartialOrFail(Digest.Compute(blob), blob.Length);
         var writer = partial.BeginPiece(2);
         await writer.WriteAsync(PieceOf(blob, 2)[..10], CancellationToken.None);
 
@@ -236,7 +236,7 @@ public class PartialBlobTests : StoreTestBase
     {
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 13);
-        using var partial = store.OpenPartial(Digest.Compute(blob), blob.Length);
+        using var partial = store.OpenPartialOrFail(Digest.Compute(blob), blob.Length);
         var writer = partial.BeginPiece(2);
 
         var act = () => writer.WriteAsync(new byte[1001], CancellationToken.None).AsTask();
@@ -250,7 +250,7 @@ public class PartialBlobTests : StoreTestBase
     {
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 14);
-        using var partial = store.OpenPartial(Digest.Compute(blob), blob.Length);
+        using var partial = store.OpenPartialOrFail(Digest.Compute(blob), blob.Length);
         await WritePieceAsync(partial, blob, 0);
 
         partial.Invoking(p => p.BeginPiece(0)).Should().Throw<InvalidOperationException>().WithMessage("*already present*");
@@ -261,7 +261,7 @@ public class PartialBlobTests : StoreTestBase
     {
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 15);
-        using var partial = store.OpenPartial(Digest.Compute(blob), blob.Length);
+        using var partial = store.OpenPartialOrFail(Digest.Compute(blob), blob.Length);
         await WritePieceAsync(partial, blob, 0);
         var writer = partial.BeginPiece(1);
         var piece1 = PieceOf(blob, 1);
@@ -302,7 +302,7 @@ public class PartialBlobTests : StoreTestBase
     {
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 16);
-        var partial = Track(store.OpenPartial(Digest.Compute(blob), blob.Length));
+        var partial = Track(store.OpenPartialOrFail(Digest.Compute(blob), blob.Length));
         for (var i = 0; i < 3; i++)
         {
             await WritePieceAsync(partial, blob, i);
@@ -323,14 +323,14 @@ public class PartialBlobTests : StoreTestBase
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 17);
         var digest = Digest.Compute(blob);
-        using (var first = store.OpenPartial(digest, blob.Length))
+        using (var first = store.OpenPartialOrFail(digest, blob.Length))
         {
             await WritePieceAsync(first, blob, 0);
             await WritePieceAsync(first, blob, 2);
         }
 
         store.UsedBytes.Should().Be(blob.Length, "a closed partial still holds its disk space");
-        using var resumed = store.OpenPartial(digest, blob.Length);
+        using var resumed = store.OpenPartialOrFail(digest, blob.Length);
 
         resumed.HasPiece(0).Should().BeTrue();
         resumed.HasPiece(1).Should().BeFalse();
@@ -349,13 +349,13 @@ public class PartialBlobTests : StoreTestBase
         using (var before = new ContentStore(new ContentStoreOptions { RootPath = Root }, Time))
         {
             await before.InitializeAsync(CancellationToken.None);
-            using var partial = before.OpenPartial(digest, blob.Length);
+            using var partial = before.OpenPartialOrFail(digest, blob.Length);
             await WritePieceAsync(partial, blob, 1);
         }
 
         var after = await OpenStoreAsync();
         after.UsedBytes.Should().Be(blob.Length);
-        using var resumed = after.OpenPartial(digest, blob.Length);
+        using var resumed = after.OpenPartialOrFail(digest, blob.Length);
 
         resumed.HasPiece(1).Should().BeTrue();
         resumed.FirstMissingPiece().Should().Be(0);
@@ -371,32 +371,33 @@ public class PartialBlobTests : StoreTestBase
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 19);
         var digest = Digest.Compute(blob);
-        using (var first = store.OpenPartial(digest, blob.Length))
+        using (var first = store.OpenPartialOrFail(digest, blob.Length))
         {
             var writer = first.BeginPiece(0);
             await writer.WriteAsync(PieceOf(blob, 0), CancellationToken.None);
         }
 
-        using var resumed = store.OpenPartial(digest, blob.Length);
+        using var resumed = store.OpenPartialOrFail(digest, blob.Length);
 
         resumed.HasPiece(0).Should().BeFalse("a piece is present only after CompleteAsync");
     }
 
     [Fact]
-    public async Task OpenPartial_SameDigestWhileOpen_ThrowsInvalidOperation()
+    public async Task TryOpenPartial_SameDigestWhileOpen_BusyUntilClosedThenOpened()
     {
         var store = await OpenStoreAsync();
         var digest = Digest.Compute([1, 2, 3]);
-        var first = store.OpenPartial(digest, 3);
+        var first = store.OpenPartialOrFail(digest, 3);
 
-        store.Invoking(s => s.OpenPartial(digest, 3)).Should().Throw<InvalidOperationException>().WithMessage("*already open*");
+        store.TryOpenPartial(digest, 3, out var busy).Should().Be(PartialOpenResult.Busy);
+        busy.Should().BeNull();
         first.Dispose();
-        using var second = store.OpenPartial(digest, 3);
+        using var second = store.OpenPartialOrFail(digest, 3);
         second.Digest.Should().Be(digest);
     }
 
     [Fact]
-    public async Task OpenPartial_SameDigestFromManyThreads_ExactlyOneWins()
+    public async Task TryOpenPartial_SameDigestFromManyThreads_ExactlyOneOpensOthersBusy()
     {
         var store = await OpenStoreAsync();
         var digest = Digest.Compute([4, 5, 6]);
@@ -405,11 +406,12 @@ public class PartialBlobTests : StoreTestBase
 
         Parallel.For(0, 16, _ =>
         {
-            try
+            var result = store.TryOpenPartial(digest, 3, out var partial);
+            if (result == PartialOpenResult.Opened)
             {
-                winners.Add(store.OpenPartial(digest, 3));
+                winners.Add(partial!);
             }
-            catch (InvalidOperationException)
+            else if (result == PartialOpenResult.Busy)
             {
                 Interlocked.Increment(ref losers);
             }
@@ -424,14 +426,15 @@ public class PartialBlobTests : StoreTestBase
     }
 
     [Fact]
-    public async Task OpenPartial_AlreadyCommitted_ThrowsInvalidOperation()
+    public async Task TryOpenPartial_AlreadyCommitted_Committed()
     {
         var store = await OpenStoreAsync();
         var content = RandomBytes(100, seed: 20);
         var digest = Digest.Compute(content);
         await store.PutAsync(digest, content, CancellationToken.None);
 
-        store.Invoking(s => s.OpenPartial(digest, content.Length)).Should().Throw<InvalidOperationException>().WithMessage("*already committed*");
+        store.TryOpenPartial(digest, content.Length, out var partial).Should().Be(PartialOpenResult.Committed);
+        partial.Should().BeNull();
     }
 
     [Fact]
@@ -440,13 +443,13 @@ public class PartialBlobTests : StoreTestBase
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 21);
         var digest = Digest.Compute(blob);
-        using (var first = store.OpenPartial(digest, blob.Length + 5))
+        using (var first = store.OpenPartialOrFail(digest, blob.Length + 5))
         {
             await first.BeginPiece(0).WriteAsync(PieceOf(blob, 0), CancellationToken.None);
             await WritePieceAsync(first, blob, 1);
         }
 
-        using var second = store.OpenPartial(digest, blob.Length);
+        using var second = store.OpenPartialOrFail(digest, blob.Length);
 
         second.Layout.Length.Should().Be(blob.Length);
         second.HasPiece(1).Should().BeFalse("pieces of a different length claim are not reused");
@@ -460,7 +463,7 @@ public class PartialBlobTests : StoreTestBase
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 22);
         var digest = Digest.Compute(blob);
-        using var partial = store.OpenPartial(digest, blob.Length);
+        using var partial = store.OpenPartialOrFail(digest, blob.Length);
         await WritePieceAsync(partial, blob, 0);
         store.UsedBytes.Should().Be(blob.Length);
 
@@ -478,7 +481,7 @@ public class PartialBlobTests : StoreTestBase
         var store = await OpenStoreAsync();
         var blob = ThreePieceBlob(seed: 23);
         var digest = Digest.Compute(blob);
-        using var partial = store.OpenPartial(digest, blob.Length);
+        using var partial = store.OpenPartialOrFail(digest, blob.Length);
 
         await WritePieceAsync(partial, blob, 2);
 

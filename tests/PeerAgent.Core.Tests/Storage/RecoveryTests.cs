@@ -21,7 +21,7 @@ public class RecoveryTests : StoreTestBase
         var error = PartialMeta.TryRead(File.ReadAllBytes(MetaFile(digest)), out _, out _, out var bitmap, out _);
         error.Should().BeNull();
         bitmap![1].Should().BeFalse("the corrected meta is persisted");
-        using var partial = store.OpenPartial(digest, blob.Length);
+        using var partial = store.OpenPartialOrFail(digest, blob.Length);
         partial.HasPiece(0).Should().BeTrue("piece 0 bytes are intact");
         partial.HasPiece(1).Should().BeFalse("piece 1 bytes no longer match their recorded sha256");
         await WritePieceAsync(partial, blob, 1);
@@ -44,7 +44,7 @@ public class RecoveryTests : StoreTestBase
         File.Exists(DataFile(digest)).Should().BeFalse();
         store.UsedBytes.Should().Be(0);
         Logger.Has(2).Should().BeTrue();
-        using var partial = store.OpenPartial(digest, blob.Length);
+        using var partial = store.OpenPartialOrFail(digest, blob.Length);
         partial.HasPiece(0).Should().BeFalse();
     }
 
@@ -155,7 +155,7 @@ public class RecoveryTests : StoreTestBase
         Directory.GetDirectories(TmpDir).Should().BeEmpty();
         File.Exists(MetaFile(digest) + ".tmp").Should().BeFalse();
         File.Exists(Path.Combine(PartialDir, "stray.bin")).Should().BeFalse();
-        using var partial = store.OpenPartial(digest, blob.Length);
+        using var partial = store.OpenPartialOrFail(digest, blob.Length);
         partial.HasPiece(0).Should().BeTrue("an interrupted meta rewrite leaves the previous meta in force");
     }
 
@@ -261,7 +261,7 @@ public class RecoveryTests : StoreTestBase
     {
         using var store = new ContentStore(new ContentStoreOptions { RootPath = Root }, Time);
         await store.InitializeAsync(CancellationToken.None);
-        using var partial = store.OpenPartial(digest, blob.Length);
+        using var partial = store.OpenPartialOrFail(digest, blob.Length);
         foreach (var piece in pieces)
         {
             await WritePieceAsync(partial, blob, piece);

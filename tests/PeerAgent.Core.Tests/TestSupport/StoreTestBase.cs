@@ -31,6 +31,8 @@ public abstract class StoreTestBase : IDisposable
 
     protected string TmpDir => Path.Combine(Root, "tmp");
 
+    protected string MetaDir => Path.Combine(Root, "meta");
+
     protected async Task<ContentStore> OpenStoreAsync(long quotaBytes = 1L << 30)
     {
         var store = new ContentStore(new ContentStoreOptions { RootPath = Root, QuotaBytes = quotaBytes }, Time, Logger);
@@ -106,6 +108,9 @@ public abstract class StoreTestBase : IDisposable
     }
 
     protected string BlobFile(Digest digest) => Path.Combine(BlobsDir, digest.Algorithm, digest.Hex);
+
+    /// <summary>The committed blob's metadata file (media type, piece digests).</summary>
+    protected string BlobMetaFile(Digest digest) => Path.Combine(MetaDir, digest.Algorithm, digest.Hex);
 
     protected string DataFile(Digest digest) => Path.Combine(PartialDir, $"{digest.Algorithm}-{digest.Hex}.data");
 
