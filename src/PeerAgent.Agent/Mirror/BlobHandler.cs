@@ -217,14 +217,16 @@ internal sealed class BlobHandler
         response.Headers.ETag = $"\"{digest}\"";
         response.Headers.AcceptRanges = "bytes";
         response.ContentType = "application/octet-stream";
-        if (range is null)
+        var selected = default(ByteRange);
+        var parsed = range is null ? ByteRange.ParseResult.Ignored : ByteRange.TryParse(range, length, out selected);
+        if (parsed == ByteRange.ParseResult.Ignored)
         {
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentLength = length;
             return new ByteRange(0, length - 1);
         }
 
-        switch (ByteRange.TryParse(range, length, out var selected))
+        switch (parsed)
         {
             case ByteRange.ParseResult.Valid:
                 response.StatusCode = StatusCodes.Status206PartialContent;

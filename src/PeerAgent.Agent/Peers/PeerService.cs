@@ -17,6 +17,7 @@ namespace PeerAgent.Agent.Peers;
 /// ByteString and no allocation per chunk. Reusing a buffer is safe once <c>WriteAsync</c> has completed, because
 /// grpc-dotnet serializes the message into the response pipe before it flushes (PipeExtensions.WriteMessageAsync).
 /// </remarks>
+[BindServiceMethod(typeof(PeerServiceBinding), nameof(PeerServiceBinding.BindService))]
 internal sealed class PeerService : Peer.PeerBase
 {
     /// <summary>Held pieces per message in the initial SyncPieces listing (~40 bytes each).</summary>
@@ -43,7 +44,7 @@ internal sealed class PeerService : Peer.PeerBase
 
     public override async Task SyncPieces(SyncPiecesRequest request, IServerStreamWriter<PieceAnnouncement> responseStream, ServerCallContext context)
     {
-        var task = ParseDigest(request.TaskDigest, "task_digest");
+        PieceRequests.ThrowIfFailed(PieceRequests.Check(request, out var task));
         var cancellationToken = context.CancellationToken;
 
         // Subscribe before listing so a piece completing in between is not lost; duplicates are skipped below.
@@ -56,7 +57,7 @@ internal sealed class PeerService : Peer.PeerBase
 
         var partial = subscription.Partial;
         var layout = partial.Layout;
-        CheckLength(request.ContentLength, layout.Length, task);
+        CheckLength(request.ContentLength, layout, task);
         var sent = new PieceBitmap(layout.PieceCount);
         var message = NewAnnouncement(layout);
         for (var i = 0; i < layout.PieceCount; i++)
@@ -94,7 +95,8 @@ internal sealed class PeerService : Peer.PeerBase
 
     public override async Task DownloadPiece(DownloadPieceRequest request, IServerStreamWriter<PieceChunk> responseStream, ServerCallContext context)
     {
-        var task = ParseDigest(request.TaskDigest, "task_digest");
+        // Before taking an upload slot: a request that is wrong on its own never queues.
+        PieceRequests.ThrowIfFailed(PieceRequests.Check(request, out var task));
         var index = request.PieceIndex;
         var cancellationToken = context.CancellationToken;
 
@@ -118,7 +120,7 @@ internal sealed class PeerService : Peer.PeerBase
                 CheckIndex(index, layout, task);
                 pieceDigest = await _committedDigests.GetAsync(reader, layout, index, cancellationToken);
             }
-            else if (_tasks.TryGetPartial(task, out partial) && (uint)index < (uint)partial.Layout.PieceCount && partial.HasPiece(index))
+            else if (_tasks.TryGetPartial(task, out partial) && HasPiece(partial, index, task))
             {
                 layout = partial.Layout;
                 pieceDigest = partial.GetPieceDigest(index);
@@ -241,7 +243,7 @@ internal sealed class PeerService : Peer.PeerBase
         using (reader)
         {
             var layout = PieceLayout.For(reader.Length);
-            CheckLength(expectedLength, layout.Length, task);
+            CheckLength(expectedLength, layout, task);
             var digests = await _committedDigests.GetAllAsync(reader, layout, cancellationToken);
             var message = NewAnnouncement(layout);
             for (var i = 0; i < layout.PieceCount; i++)
@@ -274,25 +276,17 @@ internal sealed class PeerService : Peer.PeerBase
         return ByteString.CopyFrom(hash);
     }
 
-    private static Digest ParseDigest(string value, string field) =>
-        Digest.TryParse(value, out var digest)
-            ? digest
-            : throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field} is not a digest such as sha256:<64 hex>"));
+    private static void CheckIndex(int index, PieceLayout layout, Digest task) =>
+        PieceRequests.ThrowIfFailed(PieceRequests.CheckIndex(index, layout, task));
 
-    private static void CheckIndex(int index, PieceLayout layout, Digest task)
-    {
-        if ((uint)index >= (uint)layout.PieceCount)
-        {
-            throw new RpcException(new Status(StatusCode.OutOfRange, $"piece_index {index} is not in [0, {layout.PieceCount}) for {task}"));
-        }
-    }
+    private static void CheckLength(long expected, PieceLayout layout, Digest task) =>
+        PieceRequests.ThrowIfFailed(PieceRequests.CheckLength(expected, layout, task));
 
-    private static void CheckLength(long expected, long actual, Digest task)
+    /// <summary>Whether a download still in progress holds the piece; an index past its last piece is OUT_OF_RANGE.</summary>
+    private static bool HasPiece(PartialBlob partial, int index, Digest task)
     {
-        if (expected != 0 && expected != actual)
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{task} is {actual} bytes here, not {expected}"));
-        }
+        CheckIndex(index, partial.Layout, task);
+        return partial.HasPiece(index);
     }
 
     /// <summary>

@@ -18,6 +18,11 @@ internal static class PeerServiceCollectionExtensions
             grpc.MaxReceiveMessageSize = 64 * 1024;
             grpc.MaxSendMessageSize = null;
             grpc.EnableDetailedErrors = false;
+        }).AddServiceOptions<PeerService>(peer =>
+        {
+            // Bounds what one request can make the server allocate; grpc-dotnet holds a compressed request to the
+            // same bound once inflated.
+            peer.MaxReceiveMessageSize = PieceRequests.MaxRequestBytes;
         });
         services.TryAddSingleton<PeerTasks>();
         services.TryAddSingleton<CommittedPieceDigests>();

@@ -24,6 +24,7 @@ internal sealed class PeerTestHost : IAsyncDisposable
     public ContentStore ServerStore { get; private set; } = null!;
     public ContentStore ClientStore { get; private set; } = null!;
     public PeerTasks Tasks { get; } = new();
+    public CapturedLogs Logs { get; } = new();
     public Uri Address { get; private set; } = null!;
 
     public static async Task<PeerTestHost> StartAsync(PeerOptions? options = null)
@@ -73,6 +74,7 @@ internal sealed class PeerTestHost : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(Logs);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddSingleton(ServerStore);
         builder.Services.AddSingleton(Tasks);
