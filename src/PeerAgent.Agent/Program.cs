@@ -1,4 +1,5 @@
 using PeerAgent.Agent.Hosting;
+using PeerAgent.Hosting.Tls;
 
 namespace PeerAgent.Agent;
 
@@ -6,6 +7,11 @@ internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "certs")
+        {
+            return CertsCommand.Run(args[1..], Console.Out, Console.Error, TimeProvider.System);
+        }
+
         var app = AgentApp.Build(args, out var errors);
         if (app is null)
         {

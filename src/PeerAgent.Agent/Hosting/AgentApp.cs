@@ -12,6 +12,7 @@ using PeerAgent.Agent.Swarm;
 using PeerAgent.Core.Hosting;
 using PeerAgent.Core.Storage;
 using PeerAgent.Hosting;
+using PeerAgent.Hosting.Tls;
 using PeerAgent.Scheduler.Hosting;
 using PeerAgent.Scheduler.Scheduling;
 
@@ -42,6 +43,7 @@ internal static class AgentApp
         NodeOptions node;
         SchedulerClientOptions scheduler;
         SchedulerOptions? embedded = null;
+        TlsOptions tls;
         try
         {
             var bound = AgentOptionsValidator.Bind(builder.Configuration);
@@ -57,6 +59,12 @@ internal static class AgentApp
                 embedded = SchedulerConfiguration.Bind(builder.Configuration, out var schedulerErrors);
                 all.AddRange(schedulerErrors);
             }
+
+            // --- Tls: mutual TLS on the peer listener and the peer and scheduler clients ---
+            tls = TlsOptions.Bind(builder.Configuration, all);
+            all.AddRange(tls.Validate(TimeProvider.System.GetUtcNow()));
+            all.AddRange(tls.CheckSchemes(("Peer:ListenUrl", peer.ListenUrl), ("Peer:AdvertiseUrl", peer.AdvertiseUrl), ("Scheduler:Address", scheduler.Address)));
+            // --- end Tls ---
 
             errors = all;
         }
@@ -74,16 +82,20 @@ internal static class AgentApp
 
         ListenEndpoint.TryParse(mirror.ListenUrl, out _, out var mirrorEndpoint);
         ListenEndpoint.TryParse(metrics.ListenUrl, out _, out var operationsEndpoint);
-        ListenEndpoint.TryParse(peer.ListenUrl, out _, out var peerEndpoint);
+        ListenEndpoint.TryParse(peer.ListenUrl, allowHttps: true, out _, out var peerEndpoint);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+
+            // The mirror (loopback, for the runtime) and operations listeners stay plain HTTP; the peer listener,
+            // which also serves an embedded scheduler, is mutual TLS unless Tls:AllowInsecure=true.
             Listeners.Listen(kestrel, mirrorEndpoint, MirrorListener, HttpProtocols.Http1);
             Listeners.Listen(kestrel, operationsEndpoint, OperationsListener, HttpProtocols.Http1);
-            Listeners.Listen(kestrel, peerEndpoint, PeerListener, HttpProtocols.Http2);
+            Listeners.Listen(kestrel, peerEndpoint, PeerListener, HttpProtocols.Http2, kestrel.ApplicationServices.GetRequiredService<TransportSecurity>());
         });
 
         builder.Services
+            .AddPeerAgentTls(tls)
             .AddPeerAgentStore(builder.Configuration)
             .AddPeerAgentMirror(builder.Configuration)
             .AddPeerAgentSwarm(peer, node, scheduler);

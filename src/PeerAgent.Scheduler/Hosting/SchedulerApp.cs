@@ -3,11 +3,13 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using PeerAgent.Hosting;
+using PeerAgent.Hosting.Tls;
 
 namespace PeerAgent.Scheduler.Hosting;
 
-/// <summary>Builds the scheduler process: configuration, the gRPC (h2c) and operations listeners, and the service.</summary>
+/// <summary>Builds the scheduler process: configuration, the gRPC (mutual TLS) and operations listeners, and the service.</summary>
 internal static class SchedulerApp
 {
     private const string GrpcListener = "grpc";
@@ -41,6 +43,12 @@ internal static class SchedulerApp
         var found = new List<string>(host.Validate(out var grpcEndpoint, out var operationsEndpoint));
         var options = SchedulerConfiguration.Bind(builder.Configuration, out var optionErrors);
         found.AddRange(optionErrors);
+
+        // --- Tls: mutual TLS on the gRPC listener ---
+        var tls = TlsOptions.Bind(builder.Configuration, found);
+        found.AddRange(tls.Validate(TimeProvider.System.GetUtcNow()));
+        found.AddRange(tls.CheckSchemes((SchedulerHostOptions.ListenUrlKey, host.ListenUrl)));
+        // --- end Tls ---
         errors = found;
         if (found.Count > 0)
         {
@@ -51,10 +59,11 @@ internal static class SchedulerApp
         {
             kestrel.AddServerHeader = false;
 
-            // h2c: agents speak HTTP/2 with prior knowledge; there is no TLS here to negotiate it.
-            Listeners.Listen(kestrel, grpcEndpoint, GrpcListener, HttpProtocols.Http2);
+            // HTTP/2 only: h2 over mutual TLS, or prior-knowledge h2c when Tls:AllowInsecure=true.
+            Listeners.Listen(kestrel, grpcEndpoint, GrpcListener, HttpProtocols.Http2, kestrel.ApplicationServices.GetRequiredService<TransportSecurity>());
             Listeners.Listen(kestrel, operationsEndpoint, OperationsListener, HttpProtocols.Http1);
         });
+        builder.Services.AddPeerAgentTls(tls);
         builder.Services.AddPeerAgentScheduler(options);
 
         var app = builder.Build();

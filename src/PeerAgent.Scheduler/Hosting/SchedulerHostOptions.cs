@@ -3,13 +3,14 @@ using PeerAgent.Core.Hosting;
 
 namespace PeerAgent.Scheduler.Hosting;
 
-/// <summary>Where the scheduler process listens: gRPC (<c>Scheduler:ListenUrl</c>, h2c) and operations (<c>Metrics:ListenUrl</c>).</summary>
+/// <summary>Where the scheduler process listens: gRPC (<c>Scheduler:ListenUrl</c>, mutual TLS) and operations (<c>Metrics:ListenUrl</c>).</summary>
 internal sealed class SchedulerHostOptions
 {
     public const string ListenUrlKey = "Scheduler:ListenUrl";
     public const string MetricsListenUrlKey = "Metrics:ListenUrl";
 
-    public string ListenUrl { get; init; } = "http://0.0.0.0:65004";
+    /// <summary><c>https://</c> unless Tls:AllowInsecure=true (then <c>http://</c>, h2c).</summary>
+    public string ListenUrl { get; init; } = "https://0.0.0.0:65004";
 
     public string MetricsListenUrl { get; init; } = "http://0.0.0.0:65005";
 
@@ -28,7 +29,7 @@ internal sealed class SchedulerHostOptions
     public IReadOnlyList<string> Validate(out ListenEndpoint grpc, out ListenEndpoint metrics)
     {
         var errors = new List<string>();
-        if (!ListenEndpoint.TryParse(ListenUrl, out var error, out grpc))
+        if (!ListenEndpoint.TryParse(ListenUrl, allowHttps: true, out var error, out grpc))
         {
             errors.Add($"{ListenUrlKey} {error}.");
         }
