@@ -66,6 +66,28 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task Start_HttpUrlsWithTlsOn_ExitsWithStatus2NamingEachKey()
+    {
+        using var data = new TempDir("startup");
+        var tls = TestCertificates.Shared.Issue("startup");
+
+        var run = await ProcessRunner.RunAsync(
+            RepoPaths.DotnetHost,
+            [
+                RepoPaths.AgentDll, "--Store:DataDir=" + data.Path, "--Mirror:ListenUrl=http://127.0.0.1:0", "--Metrics:ListenUrl=http://127.0.0.1:0",
+                "--Peer:ListenUrl=http://127.0.0.1:0", "--Peer:AdvertiseUrl=http://10.0.0.7:65002", "--Scheduler:Address=http://127.0.0.1:65004",
+                .. tls.Arguments,
+            ],
+            TimeSpan.FromSeconds(60),
+            check: false);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Output.Should().Contain("Peer:ListenUrl 'http://127.0.0.1:0' must be https://")
+            .And.Contain("Peer:AdvertiseUrl 'http://10.0.0.7:65002' must be https://")
+            .And.Contain("Scheduler:Address 'http://127.0.0.1:65004' must be https://");
+    }
+
+    [Fact]
     public async Task Certs_RealBinary_WritesACaAndACertificateTheAgentStartsWith()
     {
         using var dir = new TempDir("certs");
