@@ -124,6 +124,7 @@ internal sealed class TlsMaterial : IDisposable
             return null;
         }
 
+        var certificatePublicKey = leaf.PublicKey.ExportSubjectPublicKeyInfo();
         try
         {
             if (leaf.GetECDsaPublicKey() is { } ecdsaPublic)
@@ -131,7 +132,7 @@ internal sealed class TlsMaterial : IDisposable
                 ecdsaPublic.Dispose();
                 using var ecdsa = ECDsa.Create();
                 ecdsa.ImportFromPem(text);
-                return leaf.CopyWithPrivateKey(ecdsa);
+                return Matches(ecdsa.ExportSubjectPublicKeyInfo()) ? leaf.CopyWithPrivateKey(ecdsa) : null;
             }
 
             if (leaf.GetRSAPublicKey() is { } rsaPublic)
@@ -139,13 +140,8 @@ internal sealed class TlsMaterial : IDisposable
                 rsaPublic.Dispose();
                 using var rsa = RSA.Create();
                 rsa.ImportFromPem(text);
-                return leaf.CopyWithPrivateKey(rsa);
+                return Matches(rsa.ExportSubjectPublicKeyInfo()) ? leaf.CopyWithPrivateKey(rsa) : null;
             }
-        }
-        catch (ArgumentException ex) when (ex.Message.Contains("match", StringComparison.OrdinalIgnoreCase))
-        {
-            errors.Add($"{TlsOptions.KeyFileKey} '{options.KeyFile}' does not match the certificate in {TlsOptions.CertFileKey} '{options.CertFile}'.");
-            return null;
         }
         catch (Exception ex) when (ex is ArgumentException or CryptographicException)
         {
@@ -156,6 +152,17 @@ internal sealed class TlsMaterial : IDisposable
 
         errors.Add($"{TlsOptions.CertFileKey} '{options.CertFile}' has a key type other than ECDSA or RSA; issue an ECDSA P-256 certificate.");
         return null;
+
+        bool Matches(byte[] keyPublicKey)
+        {
+            if (keyPublicKey.AsSpan().SequenceEqual(certificatePublicKey))
+            {
+                return true;
+            }
+
+            errors.Add($"{TlsOptions.KeyFileKey} '{options.KeyFile}' does not match the certificate in {TlsOptions.CertFileKey} '{options.CertFile}'.");
+            return false;
+        }
     }
 
     private static void CheckCertificate(
