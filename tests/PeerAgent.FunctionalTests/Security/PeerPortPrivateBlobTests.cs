@@ -57,8 +57,10 @@ public sealed class PeerPortPrivateBlobTests(AuthOriginFixture fixture, ITestOut
             var download = await CallAsync(() => FirstAsync(client.DownloadPiece(request, deadline: Deadline())));
 
             Output.WriteLine($"{who}: SyncPieces {sync}, DownloadPiece {download}");
-            sync.Should().Be(StatusCode.Unavailable, "SyncPieces with {0} is refused at the TLS handshake", who);
-            download.Should().Be(StatusCode.Unavailable, "DownloadPiece with {0} is refused at the TLS handshake", who);
+            // TLS 1.3: the client's side of the handshake completes before the server checks its certificate, so the
+            // refusal surfaces while the call is sent (Internal) or while its answer is read (Unavailable).
+            sync.Should().BeOneOf([StatusCode.Unavailable, StatusCode.Internal], "SyncPieces with {0} is refused at the TLS handshake", who);
+            download.Should().BeOneOf([StatusCode.Unavailable, StatusCode.Internal], "DownloadPiece with {0} is refused at the TLS handshake", who);
         }
 
         (await holder.GetMetricsAsync()).Sum(Uploads).Should().Be(0, "no piece byte left node-1 for a client outside the cluster");
@@ -103,7 +105,7 @@ public sealed class PeerPortPrivateBlobTests(AuthOriginFixture fixture, ITestOut
         }
     }
 
-    /// <summary>The status a call ended with; OK when it produced a message.</summary>
+    /// <summary>The status a call ended with; OK when it produced a message, or ended cleanly without one.</summary>
     private static async Task<StatusCode> CallAsync(Func<Task<bool>> call)
     {
         try

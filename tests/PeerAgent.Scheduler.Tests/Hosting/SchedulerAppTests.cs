@@ -108,8 +108,10 @@ public sealed class SchedulerAppTests : IDisposable
             using var anonymousChannel = GrpcChannel.ForAddress(grpcAddress, new GrpcChannelOptions { HttpHandler = _certificates.CreateHandler(client: null) });
             var anonymous = () => new WireScheduler.SchedulerClient(anonymousChannel)
                 .HeartbeatAsync(new HeartbeatRequest { Host = new HostInfo { HostId = "b" } }, cancellationToken: timeout.Token).ResponseAsync;
+            // TLS 1.3: the client's side of the handshake completes before the server checks its certificate, so the
+            // refusal surfaces while the call is sent (Internal) or while its answer is read (Unavailable).
             (await anonymous.Should().ThrowAsync<RpcException>("a client without a cluster certificate is refused during the TLS handshake"))
-                .Which.StatusCode.Should().Be(StatusCode.Unavailable);
+                .Which.StatusCode.Should().BeOneOf(StatusCode.Unavailable, StatusCode.Internal);
         }
         finally
         {
