@@ -6,16 +6,6 @@ using PeerAgent.Hosting.Tls;
 
 namespace PeerAgent.Testing;
 
-/// <summary>The <c>Tls:*</c> files of one agent or scheduler.</summary>
-public sealed record TlsFilePaths(string CaFile, string CertFile, string KeyFile)
-{
-    /// <summary>The directory holding the three files (the layout <c>certs issue</c> writes).</summary>
-    public string Directory => Path.GetDirectoryName(CertFile)!;
-
-    /// <summary>"--Tls:CaFile=…", "--Tls:CertFile=…", "--Tls:KeyFile=…".</summary>
-    public IReadOnlyList<string> Arguments => [$"--Tls:CaFile={CaFile}", $"--Tls:CertFile={CertFile}", $"--Tls:KeyFile={KeyFile}"];
-}
-
 /// <summary>
 /// A test cluster's CA in a temp dir, made with the product's own <see cref="CertificateAuthority"/> (in-process,
 /// milliseconds), issuing certificate files for agents and schedulers and in-memory certificates for test clients.
