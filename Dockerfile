@@ -25,7 +25,7 @@ WORKDIR /app
 COPY --from=build /app/scheduler ./
 USER app
 ENV DOTNET_gcServer=0
-# gRPC (h2c), metrics and health
+# gRPC (mutual TLS; mount ca.crt, tls.crt, tls.key and set PEERAGENT_Tls__*), metrics and health
 EXPOSE 65004 65005
 ENTRYPOINT ["dotnet", "PeerAgent.Scheduler.dll"]
 
@@ -37,7 +37,7 @@ COPY --from=build /app/agent ./
 USER app
 ENV PEERAGENT_Store__DataDir=/var/lib/peeragent \
     DOTNET_gcServer=0
-# mirror (loopback by default; the DaemonSet uses hostNetwork), peer gRPC, metrics and health
+# mirror (loopback by default; the DaemonSet uses hostNetwork), peer gRPC (mutual TLS), metrics and health
 EXPOSE 65001 65002 65003
 VOLUME ["/var/lib/peeragent"]
 ENTRYPOINT ["dotnet", "PeerAgent.Agent.dll"]

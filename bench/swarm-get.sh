@@ -2,11 +2,13 @@
 # N agents and the scheduler on loopback; every agent GETs the same fresh blob at once (curl, no containerd), for
 # a few rounds. Prints, per round, the wall time of the slowest GET, the blob bytes the origin sent, the piece
 # bytes between agents, and the agents' CPU per GB delivered to clients. It measures the swarm's own cost
-# without containerd's unpacking on the same cores.
+# without containerd's unpacking on the same cores. The agents and the scheduler talk mutual TLS, as they do by
+# default (LP_TLS=0 for plaintext h2c, an A/B of the transport's cost).
 #
 #   sudo bash bench/swarm-get.sh                         # 4 agents, 3 rounds of a 200 MB blob
 #   BENCH_NODES=6 BENCH_BLOB_MB=100 BENCH_ROUNDS=5 bash bench/swarm-get.sh
 #   BENCH_AGENT_ENV="DOTNET_TieredCompilation=1" bash bench/swarm-get.sh   # an A/B of a runtime setting
+#   LP_TLS=0 bash bench/swarm-get.sh                     # the same without TLS
 #
 # Everything listens on 127.0.0.1 and is stopped on exit. Bounded: rounds 1-10, nodes 2-8, blob 1-1000 MB, and
 # each GET has a 300 s limit.
@@ -38,7 +40,8 @@ for n in $(seq 1 "$nodes"); do
   lp_start_node_agent "$n"
 done
 for n in $(seq 1 "$nodes"); do lp_wait_node_agent "$n"; done
-echo "== origin $LP_ORIGIN, scheduler $LP_SCHEDULER_ADDRESS, $nodes agents${agent_env:+ with $agent_env}"
+echo "== origin $LP_ORIGIN, scheduler $LP_SCHEDULER_ADDRESS, $nodes agents${agent_env:+ with $agent_env}," \
+  "$([ "$LP_TLS" = 0 ] && echo "plaintext h2c" || echo "mutual TLS")"
 
 get_all() { # digest -> GETs it through every agent at once; fails if any GET fails
   local pids=() n

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end on one machine: a local cluster on loopback. A local origin registry (Debian's
 # docker-registry) with a generated multi-layer image, the scheduler, and N agents (node-1..node-N), each with
-# its own ports, data dir and its own containerd using it as its mirror. Then:
+# its own ports, data dir and its own containerd using it as its mirror. The scheduler and the agents talk mutual
+# TLS, as they do by default: a cluster CA and a certificate per process are made with `PeerAgent.Agent certs`.
+# Then:
 #   1. baselines, for reference: one containerd pulls the image straight from the origin (no agent), then N
 #      containerds do so at the same moment (what N nodes cost the origin, and this machine, without agents);
 #   2. warm-up: every node pulls a small image through its agent at once (JIT of the agents' code paths);
@@ -12,7 +14,8 @@
 # origin_bytes: blob bytes the origin sent during the concurrent pulls; peer_bytes: piece bytes the agents
 # received from each other (peeragent_peer_downloaded_bytes_total); p50_s, max_s: over the nodes' pull times.
 #
-# Environment: DEMO_NODES=4 (1-16) nodes; DEMO_LAYER_MIB="8 32 64" layer sizes (random, so incompressible).
+# Environment: DEMO_NODES=4 (1-16) nodes; DEMO_LAYER_MIB="8 32 64" layer sizes (random, so incompressible);
+# LP_TLS=0 runs the peer and scheduler ports as plaintext h2c (Tls:AllowInsecure=true) instead.
 # Needs root (containerd). Everything it starts listens on 127.0.0.1 and is stopped on exit.
 # Exit status 1 when bytes did not flow as expected (a pull bypassed its agent, or the origin sent more than
 # 1.5 copies of the image); the figures and the JSON line are printed first.
@@ -101,11 +104,12 @@ echo "== baseline: $nodes containerds pulled straight from the origin at once: p
 
 # --- the cluster -----------------------------------------------------------------------------------
 lp_start_scheduler
-echo "== scheduler at $LP_SCHEDULER_ADDRESS, metrics at http://127.0.0.1:$LP_SCHEDULER_METRICS_PORT/metrics"
+echo "== scheduler at $LP_SCHEDULER_ADDRESS, metrics at http://127.0.0.1:$LP_SCHEDULER_METRICS_PORT/metrics" \
+  "($([ "$LP_TLS" = 0 ] && echo "plaintext h2c" || echo "mutual TLS, certificates in $LP_WORK/certs"))"
 for n in $(seq 1 "$nodes"); do lp_start_node_agent "$n"; done
 for n in $(seq 1 "$nodes"); do
   lp_wait_node_agent "$n"
-  echo "== node-$n: agent mirror http://127.0.0.1:${LP_NODE_MIRROR_PORT[n]}, peer http://127.0.0.1:${LP_NODE_PEER_PORT[n]}," \
+  echo "== node-$n: agent mirror http://127.0.0.1:${LP_NODE_MIRROR_PORT[n]}, peer $(lp_scheme)://127.0.0.1:${LP_NODE_PEER_PORT[n]}," \
     "metrics http://127.0.0.1:${LP_NODE_METRICS_PORT[n]}/metrics, data $LP_WORK/node-$n"
 done
 

@@ -8,6 +8,7 @@ using PeerAgent.Agent.Peers;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
 using PeerAgent.Core.Storage;
+using PeerAgent.Hosting.Tls;
 using PeerAgent.Protocol.V1;
 
 namespace PeerAgent.Bench.PieceTransfer;
@@ -24,6 +25,10 @@ internal static class Driver
     public static async Task<int> RunAsync(Options options)
     {
         Directory.CreateDirectory(options.Dir);
+        BenchTls.Create(options.TlsRoot);
+        using var security = BenchTls.Load(options.TlsRoot, BenchTls.Client);
+        var rawTls = security.Certificates!.CreateClientOptions();
+        rawTls.TargetHost = "localhost";
         using var server = StartServer(options);
         try
         {
@@ -33,7 +38,6 @@ internal static class Driver
             var digest = Digest.Parse(info.Digest);
             var layout = PieceLayout.For(info.Length);
             var sinks = options.Sink == "both" ? new[] { "null", "store" } : [options.Sink];
-            var thumbprint = info.Thumbprint;
 
             var variants = new List<(string Transport, string Security, string Sink, Func<int, Task<long>> Run)>();
             foreach (var sink in sinks)
@@ -41,8 +45,8 @@ internal static class Driver
                 var toStore = sink == "store";
                 variants.Add(("raw", "plain", sink, n => RunRawAsync(new IPEndPoint(IPAddress.Loopback, info.Raw), null, store, digest, layout, n, options, toStore)));
                 variants.Add(("grpc", "plain", sink, n => RunGrpcAsync(new Uri($"http://127.0.0.1:{info.H2c}"), null, store, digest, layout, n, options, toStore, options.WindowBytes)));
-                variants.Add(("raw", "tls", sink, n => RunRawAsync(new IPEndPoint(IPAddress.Loopback, info.RawTls), thumbprint, store, digest, layout, n, options, toStore)));
-                variants.Add(("grpc", "tls", sink, n => RunGrpcAsync(new Uri($"https://localhost:{info.Tls}"), thumbprint, store, digest, layout, n, options, toStore, options.WindowBytes)));
+                variants.Add(("raw", "tls", sink, n => RunRawAsync(new IPEndPoint(IPAddress.Loopback, info.RawTls), rawTls, store, digest, layout, n, options, toStore)));
+                variants.Add(("grpc", "tls", sink, n => RunGrpcAsync(new Uri($"https://localhost:{info.Tls}"), security, store, digest, layout, n, options, toStore, options.WindowBytes)));
             }
 
             // The same gRPC h2c path with the client's stream window left at the HTTP/2 default: what the knob buys.
@@ -140,15 +144,12 @@ internal static class Driver
         throw new InvalidOperationException($"the serving process exited ({(server.HasExited ? server.ExitCode : -1)}) before it was ready");
     }
 
-    private static async Task<long> RunGrpcAsync(Uri address, string? thumbprint, ContentStore store, Digest digest, PieceLayout layout, int pieces, Options options, bool toStore, int windowBytes)
+    private static async Task<long> RunGrpcAsync(Uri address, TransportSecurity? security, ContentStore store, Digest digest, PieceLayout layout, int pieces, Options options, bool toStore, int windowBytes)
     {
         using var client = new PeerClient(address, handler =>
         {
             handler.InitialHttp2StreamWindowSize = windowBytes;
-            if (thumbprint is not null)
-            {
-                handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && string.Equals(cert.GetCertHashString(), thumbprint, StringComparison.OrdinalIgnoreCase);
-            }
+            security?.ConfigureClient(handler);
         });
         using var target = toStore ? OpenTarget(store, digest, layout) : null;
         long moved = 0;
@@ -192,14 +193,14 @@ internal static class Driver
             ? partial!
             : throw new InvalidOperationException($"the bench store could not open {digest} for writing");
 
-    private static async Task<long> RunRawAsync(IPEndPoint endpoint, string? thumbprint, ContentStore store, Digest digest, PieceLayout layout, int pieces, Options options, bool toStore)
+    private static async Task<long> RunRawAsync(IPEndPoint endpoint, System.Net.Security.SslClientAuthenticationOptions? tls, ContentStore store, Digest digest, PieceLayout layout, int pieces, Options options, bool toStore)
     {
         using var target = toStore ? OpenTarget(store, digest, layout) : null;
         long moved = 0;
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, options.Parallel).Select(_ => Task.Run(async () =>
         {
-            await using var connection = await RawProtocol.Connection.OpenAsync(endpoint, thumbprint, default);
+            await using var connection = await RawProtocol.Connection.OpenAsync(endpoint, tls, default);
             var buffer = new byte[options.ChunkBytes];
             int index;
             while ((index = Interlocked.Increment(ref next)) < pieces)

@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
@@ -19,13 +17,14 @@ using PeerAgent.Core.Storage;
 using PeerAgent.Protocol.V1;
 
 // Piece transfer benchmark: the peer gRPC data path against a raw socket, h2c vs TCP and TLS vs TLS, in one run.
+// TLS is mutual on both transports, with the agent's own certificate handling (BenchTls).
 // The driver (this process) is the downloading agent; it starts a second process, the serving agent, so each
 // side's CPU time is its own process's. Both listen on 127.0.0.1 only.
 return args.Length > 0 && args[0] == "serve"
     ? await Server.RunAsync(Options.Parse(args.AsSpan(1)))
     : await Driver.RunAsync(Options.Parse(args));
 
-internal sealed record Options(long Bytes, int ChunkBytes, int Parallel, string Sink, string Dir, int WindowBytes, int Rounds)
+internal sealed record Options(long Bytes, int ChunkBytes, int Parallel, string Sink, string Dir, int WindowBytes, int Rounds, string? TlsDir = null)
 {
     public static Options Parse(ReadOnlySpan<string> args)
     {
@@ -36,6 +35,7 @@ internal sealed record Options(long Bytes, int ChunkBytes, int Parallel, string 
         var sink = "both";
         var window = PeerClient.StreamWindowBytes;
         var dir = Path.Combine(Path.GetTempPath(), "peeragent-bench-piece-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        string? tls = null;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             var value = args[i + 1];
@@ -48,6 +48,7 @@ internal sealed record Options(long Bytes, int ChunkBytes, int Parallel, string 
                 case "--dir": dir = value; break;
                 case "--window": window = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--rounds": rounds = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--tls": tls = value; break;
                 default: throw new ArgumentException($"unknown option {args[i]} (known: --bytes --chunk --parallel --sink store|null|both --window --rounds --dir)");
             }
         }
@@ -57,14 +58,17 @@ internal sealed record Options(long Bytes, int ChunkBytes, int Parallel, string 
             throw new ArgumentException("--bytes 1..2 GiB-1 MiB, --chunk 16 KiB..4 MiB, --parallel 1..64, --rounds 1..20, --sink store|null|both");
         }
 
-        return new Options(bytes, chunk, parallel, sink, dir, window, rounds);
+        return new Options(bytes, chunk, parallel, sink, dir, window, rounds, tls);
     }
 
+    /// <summary>Where the driver writes the certificates of both sides.</summary>
+    public string TlsRoot => TlsDir ?? Path.Combine(Dir, "tls");
+
     public string[] ToServerArgs() =>
-        ["serve", "--bytes", Bytes.ToString(CultureInfo.InvariantCulture), "--chunk", ChunkBytes.ToString(CultureInfo.InvariantCulture), "--dir", Path.Combine(Dir, "server")];
+        ["serve", "--bytes", Bytes.ToString(CultureInfo.InvariantCulture), "--chunk", ChunkBytes.ToString(CultureInfo.InvariantCulture), "--dir", Path.Combine(Dir, "server"), "--tls", TlsRoot];
 }
 
-internal sealed record ServerInfo(int H2c, int Tls, int Raw, int RawTls, string Thumbprint, string Digest, long Length, bool ServerGc);
+internal sealed record ServerInfo(int H2c, int Tls, int Raw, int RawTls, string Digest, long Length, bool ServerGc);
 
 internal static class Server
 {
@@ -94,7 +98,7 @@ internal static class Server
             hashes[i] = pieceDigests.Slice(i * 32, 32).ToArray();
         }
 
-        using var certificate = CreateCertificate();
+        using var security = BenchTls.Load(options.TlsRoot, BenchTls.Server);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -103,7 +107,7 @@ internal static class Server
             kestrel.Listen(IPAddress.Loopback, 0, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
-                listen.UseHttps(certificate);
+                security.ConfigureListener(listen);
             });
         });
         builder.Services.AddSingleton(store);
@@ -121,14 +125,13 @@ internal static class Server
         raw.Start();
         rawTls.Start();
         _ = RawProtocol.ServeAsync(raw, null, reader!, layout, hashes, options.ChunkBytes, cts.Token);
-        _ = RawProtocol.ServeAsync(rawTls, certificate, reader!, layout, hashes, options.ChunkBytes, cts.Token);
+        _ = RawProtocol.ServeAsync(rawTls, security.Certificates, reader!, layout, hashes, options.ChunkBytes, cts.Token);
 
         var info = new ServerInfo(
             addresses.Single(u => u.Scheme == "http").Port,
             addresses.Single(u => u.Scheme == "https").Port,
             ((IPEndPoint)raw.LocalEndpoint).Port,
             ((IPEndPoint)rawTls.LocalEndpoint).Port,
-            certificate.Thumbprint,
             digest.ToString(),
             options.Bytes,
             System.Runtime.GCSettings.IsServerGC);
@@ -142,21 +145,5 @@ internal static class Server
         await app.StopAsync();
         reader!.Dispose();
         return 0;
-    }
-
-    private static X509Certificate2 CreateCertificate()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName("localhost");
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
-        var now = TimeProvider.System.GetUtcNow();
-        using var ephemeral = request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
-
-        // Round-trip through PKCS#12 so the key is usable by SslStream on every platform.
-        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
     }
 }

@@ -3,9 +3,9 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Cryptography.X509Certificates;
 using PeerAgent.Core.Pieces;
 using PeerAgent.Core.Storage;
+using PeerAgent.Hosting.Tls;
 
 namespace PeerAgent.Bench.PieceTransfer;
 
@@ -18,17 +18,17 @@ internal static class RawProtocol
 {
     public const int HeaderBytes = 4 + 32;
 
-    public static async Task ServeAsync(TcpListener listener, X509Certificate2? certificate, BlobReader blob, PieceLayout layout, byte[][] pieceHashes, int chunkBytes, CancellationToken cancellationToken)
+    public static async Task ServeAsync(TcpListener listener, CertificateSource? certificates, BlobReader blob, PieceLayout layout, byte[][] pieceHashes, int chunkBytes, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
             var socket = await listener.AcceptSocketAsync(cancellationToken);
             socket.NoDelay = true;
-            _ = Task.Run(() => ServeConnectionAsync(socket, certificate, blob, layout, pieceHashes, chunkBytes, cancellationToken), cancellationToken);
+            _ = Task.Run(() => ServeConnectionAsync(socket, certificates, blob, layout, pieceHashes, chunkBytes, cancellationToken), cancellationToken);
         }
     }
 
-    private static async Task ServeConnectionAsync(Socket socket, X509Certificate2? certificate, BlobReader blob, PieceLayout layout, byte[][] pieceHashes, int chunkBytes, CancellationToken cancellationToken)
+    private static async Task ServeConnectionAsync(Socket socket, CertificateSource? certificates, BlobReader blob, PieceLayout layout, byte[][] pieceHashes, int chunkBytes, CancellationToken cancellationToken)
     {
         Stream stream = new NetworkStream(socket, ownsSocket: true);
         var bufferA = ArrayPool<byte>.Shared.Rent(chunkBytes);
@@ -36,10 +36,10 @@ internal static class RawProtocol
         var request = new byte[HeaderBytes];
         try
         {
-            if (certificate is not null)
+            if (certificates is not null)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, cancellationToken);
+                await ssl.AuthenticateAsServerAsync(certificates.CreateServerOptions(), cancellationToken);
                 stream = ssl;
             }
 
@@ -104,19 +104,16 @@ internal static class RawProtocol
 
         private Connection(Stream stream) => _stream = stream;
 
-        public static async Task<Connection> OpenAsync(IPEndPoint endpoint, string? pinnedThumbprint, CancellationToken cancellationToken)
+        /// <param name="tls">Client options with the client certificate and the CA check (mutual TLS); null for plain TCP.</param>
+        public static async Task<Connection> OpenAsync(IPEndPoint endpoint, SslClientAuthenticationOptions? tls, CancellationToken cancellationToken)
         {
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             await socket.ConnectAsync(endpoint, cancellationToken);
             Stream stream = new NetworkStream(socket, ownsSocket: true);
-            if (pinnedThumbprint is not null)
+            if (tls is not null)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-                {
-                    TargetHost = "localhost",
-                    RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && string.Equals(cert.GetCertHashString(), pinnedThumbprint, StringComparison.OrdinalIgnoreCase),
-                }, cancellationToken);
+                await ssl.AuthenticateAsClientAsync(tls, cancellationToken);
                 stream = ssl;
             }
 

@@ -21,6 +21,9 @@
 #   LP_NODE_MIRROR_PORT[n], LP_NODE_METRICS_PORT[n], LP_NODE_PEER_PORT[n], LP_NODE_PID[n]   agent n of a
 #                   cluster (lp_start_node_agent n); its data dir is $LP_WORK/node-<n>, its log $LP_WORK/node-<n>.log
 #   LP_REPO_PREFIX  repository prefix for lp_build_image (default "demo": images are <prefix>/<name>:v1)
+#   LP_TLS          1 (default): the scheduler and agents talk mutual TLS, with a CA and a certificate per process
+#                   made by the agent's `certs` command under $LP_WORK/certs (lp_certs); 0: Tls:AllowInsecure=true
+#                   (plaintext h2c), for an A/B of the transport's cost
 #
 # Every process started through this file is recorded with its start time in $LP_WORK/pids (so that
 # processes started inside $(...) subshells are recorded too) and killed by the exit trap; only a process
@@ -34,6 +37,7 @@ LP_REPO_PREFIX=${LP_REPO_PREFIX:-demo}
 LP_AGENT_DLL="$LP_ROOT/src/PeerAgent.Agent/bin/Release/net10.0/PeerAgent.Agent.dll"
 LP_SCHEDULER_DLL="$LP_ROOT/src/PeerAgent.Scheduler/bin/Release/net10.0/PeerAgent.Scheduler.dll"
 LP_SCHEDULER_ADDRESS=${LP_SCHEDULER_ADDRESS:-}
+LP_TLS=${LP_TLS:-1}
 declare -a LP_NODE_MIRROR_PORT LP_NODE_METRICS_PORT LP_NODE_PEER_PORT LP_NODE_PID
 
 lp_die() { # message...
@@ -222,15 +226,43 @@ lp_push_blob() { # repository, file -> uploads the file as a blob to the origin;
 }
 
 # --- the agent and the scheduler -------------------------------------------------------------------
+lp_scheme() { # -> the scheme of peer and scheduler URLs: https, or http with LP_TLS=0
+  if [ "$LP_TLS" = 0 ]; then echo http; else echo https; fi
+}
+
+lp_certs() { # name -> prints the Tls:* arguments for process <name>, one per line: a certificate issued (once) into
+  #            $LP_WORK/certs/<name> by the CA in $LP_WORK/certs/ca, which is made on first use; both with the
+  #            agent's `certs` command (its output goes to $LP_WORK/certs.log). With LP_TLS=0: --Tls:AllowInsecure=true.
+  local dir="$LP_WORK/certs"
+  if [ "$LP_TLS" = 0 ]; then
+    echo "--Tls:AllowInsecure=true"
+    return
+  fi
+  if [ ! -f "$dir/ca/ca.key" ]; then
+    timeout 60 dotnet "$LP_AGENT_DLL" certs ca --out "$dir/ca" >>"$LP_WORK/certs.log" 2>&1 \
+      || lp_die "certs ca failed (log: $LP_WORK/certs.log)"
+  fi
+  if [ ! -f "$dir/$1/tls.key" ]; then
+    timeout 60 dotnet "$LP_AGENT_DLL" certs issue --ca "$dir/ca" --name "$1" --ip 127.0.0.1 --out "$dir/$1" \
+      >>"$LP_WORK/certs.log" 2>&1 || lp_die "certs issue $1 failed (log: $LP_WORK/certs.log)"
+  fi
+  printf '%s\n' "--Tls:CaFile=$dir/$1/ca.crt" "--Tls:CertFile=$dir/$1/tls.crt" "--Tls:KeyFile=$dir/$1/tls.key"
+}
+
 lp_run_agent() { # name (data dir and log), mirror port, metrics port, peer port, [extra args...] -> prints the pid
   #                Peer:ListenUrl is always on 127.0.0.1, so no agent started here binds the default 0.0.0.0:65002.
-  local name=$1 mirror=$2 metrics=$3 peer=$4
+  local name=$1 mirror=$2 metrics=$3 peer=$4 scheme tls
+  local -a tls_args
   shift 4
+  scheme=$(lp_scheme)
+  tls=$(lp_certs "$name")
+  mapfile -t tls_args <<<"$tls"
   dotnet "$LP_AGENT_DLL" \
     --Mirror:ListenUrl="http://127.0.0.1:$mirror" \
     --Metrics:ListenUrl="http://127.0.0.1:$metrics" \
-    --Peer:ListenUrl="http://127.0.0.1:$peer" \
-    --Peer:AdvertiseUrl="http://127.0.0.1:$peer" \
+    --Peer:ListenUrl="$scheme://127.0.0.1:$peer" \
+    --Peer:AdvertiseUrl="$scheme://127.0.0.1:$peer" \
+    "${tls_args[@]}" \
     --Store:DataDir="$LP_WORK/$name" \
     --Registries:0:Host="$LP_ORIGIN" \
     --Registries:0:PlainHttp=true \
@@ -254,13 +286,17 @@ lp_start_agent() { # [extra --Key=Value args...] -> starts the built agent mirro
 lp_start_scheduler() { # [extra --Key=Value args...] -> starts the built scheduler on free loopback ports; sets
   #                      LP_SCHEDULER_ADDRESS (what agents get as Scheduler:Address), LP_SCHEDULER_METRICS_PORT,
   #                      LP_SCHEDULER_PID; its log is $LP_WORK/scheduler.log
-  local port
+  local port tls
+  local -a tls_args
   port=$(lp_free_port)
-  LP_SCHEDULER_ADDRESS="http://127.0.0.1:$port"
+  LP_SCHEDULER_ADDRESS="$(lp_scheme)://127.0.0.1:$port"
   LP_SCHEDULER_METRICS_PORT=$(lp_free_port)
+  tls=$(lp_certs scheduler)
+  mapfile -t tls_args <<<"$tls"
   dotnet "$LP_SCHEDULER_DLL" \
     --Scheduler:ListenUrl="$LP_SCHEDULER_ADDRESS" \
     --Metrics:ListenUrl="http://127.0.0.1:$LP_SCHEDULER_METRICS_PORT" \
+    "${tls_args[@]}" \
     "$@" \
     >"$LP_WORK/scheduler.log" 2>&1 &
   LP_SCHEDULER_PID=$!

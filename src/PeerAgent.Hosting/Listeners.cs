@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PeerAgent.Core.Hosting;
+using PeerAgent.Hosting.Tls;
 
 namespace PeerAgent.Hosting;
 
@@ -13,8 +14,9 @@ public static class Listeners
 {
     private const string Key = "peeragent.listener";
 
-    /// <param name="protocols">Cleartext: <see cref="HttpProtocols.Http1"/>, or <see cref="HttpProtocols.Http2"/> alone for prior-knowledge h2c (gRPC).</param>
-    public static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, string name, HttpProtocols protocols)
+    /// <param name="protocols"><see cref="HttpProtocols.Http1"/>, or <see cref="HttpProtocols.Http2"/> alone for gRPC (h2 over TLS with <paramref name="security"/>, else prior-knowledge h2c).</param>
+    /// <param name="security">For the gRPC listeners: mutual TLS unless it is plaintext; null for listeners that are always plain HTTP.</param>
+    public static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, string name, HttpProtocols protocols, TransportSecurity? security = null)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         void Configure(ListenOptions listen)
@@ -25,6 +27,7 @@ public static class Listeners
                 connection.Items[Key] = name;
                 return next(connection);
             });
+            security?.ConfigureListener(listen);
         }
 
         if (endpoint.Address is null)

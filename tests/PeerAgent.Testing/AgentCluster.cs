@@ -78,7 +78,8 @@ public sealed record NodePull(ClusterNode Node, ProcessResult Result, TimeSpan E
 
 /// <summary>
 /// A local cluster on loopback: a scheduler process and N agents (node-1..node-N, each with its own ports, data dir
-/// and, optionally, its own containerd), all mirroring one origin. The origin belongs to the caller.
+/// and, optionally, its own containerd), all mirroring one origin. The origin belongs to the caller. The cluster has
+/// its own CA; the scheduler and every agent get a certificate of it and talk mutual TLS, as users run them.
 /// Disposal stops everything in reverse order of start: containerds, agents, scheduler.
 /// </summary>
 public sealed class AgentCluster : IAsyncDisposable, IDisposable
@@ -87,9 +88,10 @@ public sealed class AgentCluster : IAsyncDisposable, IDisposable
     private readonly List<ContainerdProcess> _containerds;
     private readonly List<TempDir> _hosts;
 
-    private AgentCluster(RegistryProcess origin, SchedulerProcess? scheduler, List<ClusterNode> nodes, List<ContainerdProcess> containerds, List<TempDir> hosts)
+    private AgentCluster(RegistryProcess origin, TestCertificates certificates, SchedulerProcess? scheduler, List<ClusterNode> nodes, List<ContainerdProcess> containerds, List<TempDir> hosts)
     {
         Origin = origin;
+        Certificates = certificates;
         Scheduler = scheduler;
         _nodes = nodes;
         _containerds = containerds;
@@ -97,6 +99,9 @@ public sealed class AgentCluster : IAsyncDisposable, IDisposable
     }
 
     public RegistryProcess Origin { get; }
+
+    /// <summary>The cluster's CA, which issued the scheduler's and every agent's certificate.</summary>
+    public TestCertificates Certificates { get; }
 
     /// <summary>The scheduler process, or null when the cluster runs without one.</summary>
     public SchedulerProcess? Scheduler { get; }
@@ -112,6 +117,7 @@ public sealed class AgentCluster : IAsyncDisposable, IDisposable
     {
         options ??= new AgentClusterOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Nodes, 1);
+        var certificates = TestCertificates.Create();
         SchedulerProcess? scheduler = null;
         var agents = new List<AgentProcess>();
         var containerds = new List<ContainerdProcess>();
@@ -121,7 +127,12 @@ public sealed class AgentCluster : IAsyncDisposable, IDisposable
             string? schedulerAddress;
             if (options.StartScheduler)
             {
-                scheduler = await SchedulerProcess.StartAsync(options.Scheduler);
+                scheduler = await SchedulerProcess.StartAsync(new SchedulerProcessOptions
+                {
+                    HostExpiry = options.Scheduler.HostExpiry,
+                    ExtraArgs = options.Scheduler.ExtraArgs,
+                    Tls = options.Scheduler.Tls ?? certificates.Issue("scheduler"),
+                });
                 schedulerAddress = scheduler.Address;
             }
             else
@@ -139,6 +150,7 @@ public sealed class AgentCluster : IAsyncDisposable, IDisposable
                 Region = "region-1",
                 PeerStallTimeout = options.PeerStallTimeout,
                 ExtraArgs = options.ExtraAgentArgs,
+                Tls = certificates.Issue($"node-{i + 1}"),
             })));
             foreach (var agent in agents)
             {
@@ -159,11 +171,12 @@ public sealed class AgentCluster : IAsyncDisposable, IDisposable
                 nodes.Add(new ClusterNode(i, agents[i], options.WithContainerd ? containerds[i] : null, dir.Path));
             }
 
-            return new AgentCluster(origin, scheduler, nodes, containerds, hosts);
+            return new AgentCluster(origin, certificates, scheduler, nodes, containerds, hosts);
         }
         catch
         {
             DisposeAll(containerds, agents, scheduler, hosts);
+            certificates.Dispose();
             throw;
         }
     }
@@ -193,7 +206,11 @@ public sealed class AgentCluster : IAsyncDisposable, IDisposable
         return sum;
     }
 
-    public void Dispose() => DisposeAll(_containerds, [.. Agents], Scheduler, _hosts);
+    public void Dispose()
+    {
+        DisposeAll(_containerds, [.. Agents], Scheduler, _hosts);
+        Certificates.Dispose();
+    }
 
     public ValueTask DisposeAsync()
     {

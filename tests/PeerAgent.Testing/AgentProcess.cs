@@ -35,6 +35,12 @@ public sealed class AgentOptions
     /// <summary>Peer:StallTimeout: no piece from peers for this long and the agent falls back to the origin.</summary>
     public TimeSpan? PeerStallTimeout { get; init; }
 
+    /// <summary>The agent's Tls:* files; null: a certificate of <see cref="TestCertificates.Shared"/>, so agents started alone trust each other.</summary>
+    public TlsFilePaths? Tls { get; init; }
+
+    /// <summary>Tls:AllowInsecure=true: plaintext h2c on the peer port, no certificate (<see cref="Tls"/> is ignored).</summary>
+    public bool AllowInsecure { get; init; }
+
     /// <summary>An agent for one origin; <paramref name="endpoint"/> puts e.g. a proxy between agent and origin.</summary>
     public static AgentOptions ForOrigin(RegistryProcess origin, bool isPublic = true, string? endpoint = null, long? quotaBytes = null) => new()
     {
@@ -64,6 +70,7 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
         MetricsPort = FreePort.Get();
         PeerPort = FreePort.Get();
         DataDir = dir.Sub("data");
+        Tls = options.AllowInsecure ? null : options.Tls ?? TestCertificates.Shared.Issue(options.NodeName is { Length: > 0 } node ? node : "agent");
     }
 
     public int MirrorPort { get; }
@@ -73,8 +80,11 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
     /// <summary>The peer gRPC listener's port; always on 127.0.0.1, so no test binds the default 0.0.0.0:65002.</summary>
     public int PeerPort { get; }
 
-    /// <summary>"http://127.0.0.1:P": Peer:ListenUrl and Peer:AdvertiseUrl, the address other agents dial.</summary>
-    public string PeerUrl => $"http://127.0.0.1:{PeerPort}";
+    /// <summary>"https://127.0.0.1:P": Peer:ListenUrl and Peer:AdvertiseUrl, the address other agents dial (mutual TLS; http:// when insecure).</summary>
+    public string PeerUrl => $"{(Tls is null ? "http" : "https")}://127.0.0.1:{PeerPort}";
+
+    /// <summary>The Tls:* files the agent runs with; null with <see cref="AgentOptions.AllowInsecure"/>.</summary>
+    public TlsFilePaths? Tls { get; }
 
     /// <summary>"http://127.0.0.1:P": the OCI distribution API.</summary>
     public string MirrorUrl => $"http://127.0.0.1:{MirrorPort}";
@@ -142,6 +152,7 @@ public sealed class AgentProcess : IAsyncDisposable, IDisposable
             $"--Peer:ListenUrl={PeerUrl}",
             $"--Peer:AdvertiseUrl={PeerUrl}",
         };
+        args.AddRange(Tls?.Arguments ?? ["--Tls:AllowInsecure=true"]);
         AddIfSet(args, "Scheduler:Address", _options.SchedulerAddress);
         AddIfSet(args, "Node:Name", _options.NodeName);
         AddIfSet(args, "Node:Zone", _options.Zone);

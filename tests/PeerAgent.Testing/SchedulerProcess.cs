@@ -10,6 +10,9 @@ public sealed class SchedulerProcessOptions
 
     /// <summary>Appended after the generated arguments, e.g. "--Scheduler:ParentFailureLimit=3".</summary>
     public IReadOnlyList<string> ExtraArgs { get; init; } = [];
+
+    /// <summary>The scheduler's Tls:* files; null: a certificate of <see cref="TestCertificates.Shared"/>.</summary>
+    public TlsFilePaths? Tls { get; init; }
 }
 
 /// <summary>
@@ -30,14 +33,18 @@ public sealed class SchedulerProcess : IAsyncDisposable, IDisposable
         _dir = dir;
         Port = FreePort.Get();
         MetricsPort = FreePort.Get();
+        Tls = options.Tls ?? TestCertificates.Shared.Issue("scheduler");
     }
 
     public int Port { get; }
 
     public int MetricsPort { get; }
 
-    /// <summary>"http://127.0.0.1:P": Scheduler:ListenUrl here, Scheduler:Address for the agents.</summary>
-    public string Address => $"http://127.0.0.1:{Port}";
+    /// <summary>"https://127.0.0.1:P": Scheduler:ListenUrl here, Scheduler:Address for the agents (mutual TLS).</summary>
+    public string Address => $"https://127.0.0.1:{Port}";
+
+    /// <summary>The Tls:* files the scheduler runs with.</summary>
+    public TlsFilePaths Tls { get; }
 
     public string MetricsUrl => $"http://127.0.0.1:{MetricsPort}";
 
@@ -77,6 +84,7 @@ public sealed class SchedulerProcess : IAsyncDisposable, IDisposable
             $"--Scheduler:ListenUrl={Address}",
             $"--Metrics:ListenUrl={MetricsUrl}",
         };
+        args.AddRange(Tls.Arguments);
         if (_options.HostExpiry is { } expiry)
         {
             args.Add(string.Create(CultureInfo.InvariantCulture, $"--Scheduler:HostExpiry={expiry:c}"));

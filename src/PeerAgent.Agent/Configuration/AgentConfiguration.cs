@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Agent.Swarm;
 using PeerAgent.Hosting.Configuration;
+using PeerAgent.Hosting.Tls;
 using PeerAgent.Scheduler.Hosting;
 using PeerAgent.Scheduler.Scheduling;
 
@@ -25,7 +26,12 @@ internal static class AgentConfiguration
             .AddSectionOptions(configuration, PeerOptions.Section, new PeerOptionsValidator())
             .AddSectionOptions<NodeOptions>(configuration, NodeOptions.Section)
             .AddSectionOptions(configuration, SchedulerClientOptions.Section, new SchedulerClientOptionsValidator())
-            .AddSectionOptions(configuration, EmbeddedSchedulerSection, new SchedulerOptionsValidator(EmbeddedSchedulerSection));
+            .AddSectionOptions(configuration, EmbeddedSchedulerSection, new SchedulerOptionsValidator(EmbeddedSchedulerSection))
+            .AddTlsOptions(
+                configuration,
+                ($"{PeerOptions.Section}:{nameof(PeerOptions.ListenUrl)}", new PeerOptions().ListenUrl),
+                ($"{PeerOptions.Section}:{nameof(PeerOptions.AdvertiseUrl)}", ""),
+                ($"{SchedulerClientOptions.Section}:{nameof(SchedulerClientOptions.Address)}", ""));
 
     /// <summary>
     /// Whether the agent runs the scheduler itself. Read from configuration because it decides which services exist,

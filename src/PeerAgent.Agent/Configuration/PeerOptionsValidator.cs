@@ -11,16 +11,17 @@ internal sealed class PeerOptionsValidator : OptionsValidator<PeerOptions>
 
     protected override void Validate(PeerOptions options, ICollection<string> errors)
     {
-        if (!ListenEndpoint.TryParse(options.ListenUrl, out var error, out _))
+        if (!ListenEndpoint.TryParse(options.ListenUrl, allowHttps: true, out var error, out _))
         {
             errors.Add($"{Section}:ListenUrl {error}.");
         }
 
         if (!string.IsNullOrEmpty(options.AdvertiseUrl)
-            && (!Uri.TryCreate(options.AdvertiseUrl, UriKind.Absolute, out var advertise) || advertise.Scheme != Uri.UriSchemeHttp
+            && (!Uri.TryCreate(options.AdvertiseUrl, UriKind.Absolute, out var advertise)
+                || (advertise.Scheme != Uri.UriSchemeHttp && advertise.Scheme != Uri.UriSchemeHttps)
                 || advertise.Port <= 0 || advertise.AbsolutePath != "/"))
         {
-            errors.Add($"{Section}:AdvertiseUrl '{options.AdvertiseUrl}' is not an http://host:port URL.");
+            errors.Add($"{Section}:AdvertiseUrl '{options.AdvertiseUrl}' is not an http(s)://host:port URL.");
         }
 
         if (options.MaxPiecesInFlight is < 1 or > 64)

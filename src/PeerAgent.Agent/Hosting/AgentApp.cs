@@ -13,6 +13,7 @@ using PeerAgent.Core.Hosting;
 using PeerAgent.Core.Storage;
 using PeerAgent.Hosting;
 using PeerAgent.Hosting.Configuration;
+using PeerAgent.Hosting.Tls;
 using PeerAgent.Scheduler.Hosting;
 
 namespace PeerAgent.Agent.Hosting;
@@ -36,21 +37,25 @@ internal static class AgentApp
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddPeerAgentSources(args);
         builder.Services.AddAgentOptions(builder.Configuration);
-        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<MirrorOptions>, IOptions<MetricsOptions>, IOptions<PeerOptions>>(
-            (kestrel, mirrorOptions, metricsOptions, peerOptions) =>
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<MirrorOptions>, IOptions<MetricsOptions>, IOptions<PeerOptions>, IOptions<TlsOptions>>(
+            (kestrel, mirrorOptions, metricsOptions, peerOptions, tlsOptions) =>
             {
                 kestrel.AddServerHeader = false;
                 if (ConfigurationValidation.TryGetValue(mirrorOptions, out var mirror)
                     && ConfigurationValidation.TryGetValue(metricsOptions, out var metrics)
-                    && ConfigurationValidation.TryGetValue(peerOptions, out var peer))
+                    && ConfigurationValidation.TryGetValue(peerOptions, out var peer)
+                    && ConfigurationValidation.TryGetValue(tlsOptions, out _))
                 {
+                    // The mirror (loopback, for the runtime) and operations listeners stay plain HTTP; the peer listener,
+                    // which also serves an embedded scheduler, is mutual TLS unless Tls:AllowInsecure=true.
                     Listeners.Listen(kestrel, Endpoint(mirror.ListenUrl), MirrorListener, HttpProtocols.Http1);
                     Listeners.Listen(kestrel, Endpoint(metrics.ListenUrl), OperationsListener, HttpProtocols.Http1);
-                    Listeners.Listen(kestrel, Endpoint(peer.ListenUrl), PeerListener, HttpProtocols.Http2);
+                    Listeners.Listen(kestrel, Endpoint(peer.ListenUrl), PeerListener, HttpProtocols.Http2, kestrel.ApplicationServices.GetRequiredService<TransportSecurity>());
                 }
             });
 
         builder.Services
+            .AddPeerAgentTls()
             .AddPeerAgentStore()
             .AddPeerAgentMirror()
             .AddPeerAgentSwarm();
@@ -97,7 +102,7 @@ internal static class AgentApp
     private static ListenEndpoint Endpoint(string url)
     {
         // Validated at start (ConfigurationValidation), so this parses.
-        ListenEndpoint.TryParse(url, out _, out var endpoint);
+        ListenEndpoint.TryParse(url, allowHttps: true, out _, out var endpoint);
         return endpoint;
     }
 }

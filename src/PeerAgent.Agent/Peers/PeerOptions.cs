@@ -14,11 +14,11 @@ internal sealed class PeerOptions
     /// <summary>Protobuf framing around a chunk's bytes (tags, lengths, the first message's header); generous.</summary>
     public const int MessageOverheadBytes = 4 * 1024;
 
-    /// <summary>Where the peer gRPC service listens (the node address in a cluster).</summary>
-    public string ListenUrl { get; set; } = "http://0.0.0.0:65002";
+    /// <summary>Where the peer gRPC service listens (the node address in a cluster); <c>https://</c> unless Tls:AllowInsecure=true.</summary>
+    public string ListenUrl { get; set; } = "https://0.0.0.0:65002";
 
     /// <summary>
-    /// How other agents reach this one, e.g. <c>http://10.0.0.7:65002</c>. Empty: <see cref="ListenUrl"/> when it names
+    /// How other agents reach this one, e.g. <c>https://10.0.0.7:65002</c>. Empty: <see cref="ListenUrl"/> when it names
     /// an address, else the node's first non-loopback IPv4 address (the chart sets it from the pod's host IP).
     /// </summary>
     public string AdvertiseUrl { get; set; } = "";

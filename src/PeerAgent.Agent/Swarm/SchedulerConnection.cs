@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Core.Hosting;
 using PeerAgent.Core.Oci;
+using PeerAgent.Hosting.Tls;
 using PeerAgent.Protocol.V1;
 
 namespace PeerAgent.Agent.Swarm;
@@ -44,6 +45,7 @@ internal sealed class SchedulerConnection : IDisposable
         IOptions<NodeOptions> nodeOptions,
         PeerUploadLimits uploads,
         TimeProvider time,
+        TransportSecurity security,
         ILogger<SchedulerConnection> logger)
     {
         var (options, peer, node) = (schedulerOptions.Value, peerOptions.Value, nodeOptions.Value);
@@ -62,18 +64,16 @@ internal sealed class SchedulerConnection : IDisposable
             PeerAddress = advertise,
             UploadCapacity = peer.MaxConcurrentUploads,
         };
-        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions
+        var handler = new SocketsHttpHandler
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                UseProxy = false,
-                EnableMultipleHttp2Connections = true,
-                ConnectTimeout = options.ConnectTimeout,
-                KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-            },
-            DisposeHttpClient = true,
-        });
+            UseProxy = false,
+            EnableMultipleHttp2Connections = true,
+            ConnectTimeout = options.ConnectTimeout,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+        };
+        security.ConfigureClient(handler);
+        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
         _client = new Protocol.V1.Scheduler.SchedulerClient(_channel);
     }
 
@@ -208,11 +208,11 @@ internal sealed class SchedulerConnection : IDisposable
     /// <summary>The embedded scheduler is served on the agent's own peer listener; reach it over loopback.</summary>
     internal static string EmbeddedAddress(string peerListenUrl)
     {
-        ListenEndpoint.TryParse(peerListenUrl, out _, out var endpoint);
+        ListenEndpoint.TryParse(peerListenUrl, allowHttps: true, out _, out var endpoint);
         var address = endpoint.Address is null || endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
             : endpoint.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback
             : endpoint.Address;
-        return new UriBuilder(Uri.UriSchemeHttp, address.ToString(), endpoint.Port).Uri.ToString().TrimEnd('/');
+        return new UriBuilder(SchemeOf(peerListenUrl), address.ToString(), endpoint.Port).Uri.ToString().TrimEnd('/');
     }
 
     /// <summary>Peer:AdvertiseUrl, else the listen URL when it names an address, else the first non-loopback IPv4 address.</summary>
@@ -223,7 +223,7 @@ internal sealed class SchedulerConnection : IDisposable
             return peer.AdvertiseUrl.TrimEnd('/');
         }
 
-        ListenEndpoint.TryParse(peer.ListenUrl, out _, out var endpoint);
+        ListenEndpoint.TryParse(peer.ListenUrl, allowHttps: true, out _, out var endpoint);
         var address = endpoint.Address;
         if (address is null || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
         {
@@ -235,6 +235,10 @@ internal sealed class SchedulerConnection : IDisposable
                 ?? IPAddress.Loopback;
         }
 
-        return new UriBuilder(Uri.UriSchemeHttp, address.ToString(), endpoint.Port).Uri.ToString().TrimEnd('/');
+        return new UriBuilder(SchemeOf(peer.ListenUrl), address.ToString(), endpoint.Port).Uri.ToString().TrimEnd('/');
     }
+
+    /// <summary>The listen URL's scheme, which start-up checked against the TLS mode.</summary>
+    private static string SchemeOf(string listenUrl) =>
+        listenUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? Uri.UriSchemeHttps : Uri.UriSchemeHttp;
 }

@@ -9,7 +9,11 @@ public readonly record struct ListenEndpoint(IPAddress? Address, int Port)
 {
     public bool IsLoopback => Address is not null && IPAddress.IsLoopback(Address);
 
-    public static bool TryParse(string? url, [NotNullWhen(false)] out string? error, out ListenEndpoint endpoint)
+    public static bool TryParse(string? url, [NotNullWhen(false)] out string? error, out ListenEndpoint endpoint) =>
+        TryParse(url, allowHttps: false, out error, out endpoint);
+
+    /// <param name="allowHttps">Accept <c>https://</c> too, for a listener that may speak TLS; whether it does is the caller's decision.</param>
+    public static bool TryParse(string? url, bool allowHttps, [NotNullWhen(false)] out string? error, out ListenEndpoint endpoint)
     {
         endpoint = default;
         if (string.IsNullOrWhiteSpace(url))
@@ -21,9 +25,10 @@ public readonly record struct ListenEndpoint(IPAddress? Address, int Port)
         // Uri rejects "*" and "+" as hosts, so map them to the any-address first.
         var normalized = url.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal)
             .Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal);
-        if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttp && !(allowHttps && uri.Scheme == Uri.UriSchemeHttps)))
         {
-            error = $"'{url}' is not an http://host:port URL";
+            error = allowHttps ? $"'{url}' is not an http(s)://host:port URL" : $"'{url}' is not an http://host:port URL";
             return false;
         }
 

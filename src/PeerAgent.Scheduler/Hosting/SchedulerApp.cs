@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using PeerAgent.Core.Hosting;
 using PeerAgent.Hosting;
 using PeerAgent.Hosting.Configuration;
+using PeerAgent.Hosting.Tls;
 using PeerAgent.Scheduler.Scheduling;
 
 namespace PeerAgent.Scheduler.Hosting;
@@ -45,19 +46,23 @@ internal static class SchedulerApp
         builder.Services
             .AddSectionOptions(builder.Configuration, SchedulerHostOptions.Section, new SchedulerHostOptionsValidator())
             .AddSectionOptions(builder.Configuration, SchedulerOptions.Section, new SchedulerOptionsValidator(SchedulerOptions.Section))
-            .AddSectionOptions(builder.Configuration, SchedulerMetricsOptions.Section, new SchedulerMetricsOptionsValidator());
+            .AddSectionOptions(builder.Configuration, SchedulerMetricsOptions.Section, new SchedulerMetricsOptionsValidator())
+            .AddTlsOptions(builder.Configuration, ($"{SchedulerHostOptions.Section}:{nameof(SchedulerHostOptions.ListenUrl)}", new SchedulerHostOptions().ListenUrl));
 
-        // h2c: agents speak HTTP/2 with prior knowledge; there is no TLS here to negotiate it.
-        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<SchedulerHostOptions>, IOptions<SchedulerMetricsOptions>>(
-            (kestrel, hostOptions, metricsOptions) =>
+        // HTTP/2 only: h2 over mutual TLS, or prior-knowledge h2c when Tls:AllowInsecure=true.
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<SchedulerHostOptions>, IOptions<SchedulerMetricsOptions>, IOptions<TlsOptions>>(
+            (kestrel, hostOptions, metricsOptions, tlsOptions) =>
             {
                 kestrel.AddServerHeader = false;
-                if (ConfigurationValidation.TryGetValue(hostOptions, out var host) && ConfigurationValidation.TryGetValue(metricsOptions, out var metrics))
+                if (ConfigurationValidation.TryGetValue(hostOptions, out var host)
+                    && ConfigurationValidation.TryGetValue(metricsOptions, out var metrics)
+                    && ConfigurationValidation.TryGetValue(tlsOptions, out _))
                 {
-                    Listeners.Listen(kestrel, Endpoint(host.ListenUrl), GrpcListener, HttpProtocols.Http2);
+                    Listeners.Listen(kestrel, Endpoint(host.ListenUrl), GrpcListener, HttpProtocols.Http2, kestrel.ApplicationServices.GetRequiredService<TransportSecurity>());
                     Listeners.Listen(kestrel, Endpoint(metrics.ListenUrl), OperationsListener, HttpProtocols.Http1);
                 }
             });
+        builder.Services.AddPeerAgentTls();
         builder.Services.AddPeerAgentScheduler();
 
         var app = builder.Build();
@@ -105,7 +110,7 @@ internal static class SchedulerApp
     private static ListenEndpoint Endpoint(string url)
     {
         // Validated at start (ConfigurationValidation), so this parses.
-        ListenEndpoint.TryParse(url, out _, out var endpoint);
+        ListenEndpoint.TryParse(url, allowHttps: true, out _, out var endpoint);
         return endpoint;
     }
 }

@@ -8,7 +8,7 @@ internal sealed class SchedulerHostOptionsValidator : OptionsValidator<Scheduler
 {
     protected override void Validate(SchedulerHostOptions options, ICollection<string> errors)
     {
-        if (!ListenEndpoint.TryParse(options.ListenUrl, out var error, out _))
+        if (!ListenEndpoint.TryParse(options.ListenUrl, allowHttps: true, out var error, out _))
         {
             errors.Add($"{SchedulerHostOptions.Section}:ListenUrl {error}.");
         }

@@ -10,6 +10,7 @@ using PeerAgent.Agent.Swarm;
 using PeerAgent.Agent.Upstreams;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Storage;
+using PeerAgent.Hosting.Tls;
 using PeerAgent.Testing;
 using RegistryOptions = PeerAgent.Agent.Configuration.RegistryOptions;
 
@@ -96,13 +97,14 @@ public sealed class BlobDownloaderTests : IAsyncLifetime
 
     private BlobDownloader NewDownloader()
     {
-        var peer = new PeerOptions { ListenUrl = "http://127.0.0.1:0" };
+        var peer = new PeerOptions { ListenUrl = "http://127.0.0.1:0" }; // plaintext: nothing here dials a peer
         var scheduler = new SchedulerConnection(
             Options.Create(new SchedulerClientOptions { Address = "http://127.0.0.1:1", ConnectTimeout = TimeSpan.FromSeconds(2) }), // nothing listens there
             Options.Create(peer),
             Options.Create(new NodeOptions { Name = "test" }),
             PeerUploadLimits.Create(peer),
             TimeProvider.System,
+            TransportSecurity.Plaintext(),
             NullLogger<SchedulerConnection>.Instance);
         return new BlobDownloader(
             _store, Options.Create(_upstreamOptions), Options.Create(peer), scheduler, new FakeParents(), new RecentSeeds(), new PeerTasks(),

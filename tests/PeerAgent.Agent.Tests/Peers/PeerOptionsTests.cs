@@ -12,7 +12,7 @@ public sealed class PeerOptionsTests
         var options = new PeerOptions();
 
         new PeerOptionsValidator().Validate(Options.DefaultName, options).Succeeded.Should().BeTrue();
-        options.ListenUrl.Should().Be("http://0.0.0.0:65002");
+        options.ListenUrl.Should().Be("https://0.0.0.0:65002", "mutual TLS is on by default");
     }
 
     [Fact]
@@ -35,5 +35,13 @@ public sealed class PeerOptionsTests
         errors.Should().Contain(e => e.StartsWith("Peer:MaxConcurrentUploads", StringComparison.Ordinal));
         errors.Should().Contain(e => e.StartsWith("Peer:MaxQueuedUploads", StringComparison.Ordinal) && e.Contains("-1", StringComparison.Ordinal));
         errors.Should().Contain(e => e.StartsWith("Peer:UploadBytesPerSecond", StringComparison.Ordinal) && e.Contains("-5", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_HttpsUrls_Accepted()
+    {
+        var options = new PeerOptions { ListenUrl = "https://127.0.0.1:7000", AdvertiseUrl = "https://10.0.0.7:7000" };
+
+        new PeerOptionsValidator().Validate(Options.DefaultName, options).Succeeded.Should().BeTrue("with mutual TLS the peer URLs are https:// (the scheme is checked against Tls at start)");
     }
 }

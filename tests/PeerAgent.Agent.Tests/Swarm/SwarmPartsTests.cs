@@ -56,6 +56,7 @@ public sealed class SwarmPartsTests
     [InlineData("http://0.0.0.0:65002", "http://127.0.0.1:65002")]
     [InlineData("http://*:7000", "http://127.0.0.1:7000")]
     [InlineData("http://127.0.0.2:7001", "http://127.0.0.2:7001")]
+    [InlineData("https://0.0.0.0:65002", "https://127.0.0.1:65002")]
     public void EmbeddedAddress_ReachesThePeerListenerOverLoopback(string listen, string expected) =>
         SchedulerConnection.EmbeddedAddress(listen).Should().Be(expected);
 
@@ -64,6 +65,7 @@ public sealed class SwarmPartsTests
     {
         SchedulerConnection.AdvertiseUrl(new PeerOptions { AdvertiseUrl = "http://10.1.2.3:65002/" }).Should().Be("http://10.1.2.3:65002");
         SchedulerConnection.AdvertiseUrl(new PeerOptions { ListenUrl = "http://127.0.0.5:9000" }).Should().Be("http://127.0.0.5:9000");
+        SchedulerConnection.AdvertiseUrl(new PeerOptions { ListenUrl = "https://127.0.0.5:9000" }).Should().Be("https://127.0.0.5:9000", "peers dial the scheme the listener speaks");
         var any = new Uri(SchedulerConnection.AdvertiseUrl(new PeerOptions { ListenUrl = "http://0.0.0.0:9001" }));
         any.Port.Should().Be(9001);
         any.Host.Should().NotBe("0.0.0.0", "other agents cannot dial the any-address");

@@ -34,4 +34,18 @@ public sealed class SchedulerStartupTests
         run.Output.Should().StartWith("PeerAgent.Scheduler ");
         run.Output.Should().NotContain("Now listening", "--version starts nothing");
     }
+
+    [Fact]
+    public async Task Start_NoCertificates_ExitsWithStatus2SayingHowToMakeThem()
+    {
+        var run = await ProcessRunner.RunAsync(
+            RepoPaths.DotnetHost,
+            [RepoPaths.SchedulerDll, "--Scheduler:ListenUrl=https://127.0.0.1:0", "--Metrics:ListenUrl=http://127.0.0.1:0"],
+            TimeSpan.FromSeconds(60),
+            check: false);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Output.Should().Contain("configuration error: Tls:CaFile, Tls:CertFile and Tls:KeyFile are not set").And.Contain("certs issue");
+        run.Output.Should().NotContain("Now listening");
+    }
 }

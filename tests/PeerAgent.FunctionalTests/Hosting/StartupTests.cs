@@ -89,4 +89,68 @@ public sealed class StartupTests
         run.ExitCode.Should().Be(2, run.ToString());
         run.Output.Should().Contain("usage error: 'start'");
     }
+
+    [Fact]
+    public async Task Start_NoCertificates_ExitsWithStatus2SayingHowToMakeThem()
+    {
+        using var data = new TempDir("startup");
+
+        var run = await ProcessRunner.RunAsync(
+            RepoPaths.DotnetHost,
+            [RepoPaths.AgentDll, "--Store:DataDir=" + data.Path, "--Mirror:ListenUrl=http://127.0.0.1:0", "--Metrics:ListenUrl=http://127.0.0.1:0"],
+            TimeSpan.FromSeconds(60),
+            check: false);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Output.Should().Contain("configuration error: Tls:CaFile, Tls:CertFile and Tls:KeyFile are not set")
+            .And.Contain("certs ca --out DIR").And.Contain("Tls:AllowInsecure=true");
+        run.Output.Should().NotContain("Now listening", "mutual TLS is on by default: no certificates, no listener");
+    }
+
+    [Fact]
+    public async Task Start_HttpUrlsWithTlsOn_ExitsWithStatus2NamingEachKey()
+    {
+        using var data = new TempDir("startup");
+        var tls = TestCertificates.Shared.Issue("startup");
+
+        var run = await ProcessRunner.RunAsync(
+            RepoPaths.DotnetHost,
+            [
+                RepoPaths.AgentDll, "--Store:DataDir=" + data.Path, "--Mirror:ListenUrl=http://127.0.0.1:0", "--Metrics:ListenUrl=http://127.0.0.1:0",
+                "--Peer:ListenUrl=http://127.0.0.1:0", "--Peer:AdvertiseUrl=http://10.0.0.7:65002", "--Scheduler:Address=http://127.0.0.1:65004",
+                .. tls.Arguments,
+            ],
+            TimeSpan.FromSeconds(60),
+            check: false);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Output.Should().Contain("Peer:ListenUrl 'http://127.0.0.1:0' must be https://")
+            .And.Contain("Peer:AdvertiseUrl 'http://10.0.0.7:65002' must be https://")
+            .And.Contain("Scheduler:Address 'http://127.0.0.1:65004' must be https://");
+    }
+
+    [Fact]
+    public async Task Certs_RealBinary_WritesACaAndACertificateTheAgentStartsWith()
+    {
+        using var dir = new TempDir("certs");
+        var ca = Path.Combine(dir.Path, "ca");
+        var node = Path.Combine(dir.Path, "node");
+
+        var created = await ProcessRunner.RunAsync(RepoPaths.DotnetHost, [RepoPaths.AgentDll, "certs", "ca", "--out", ca], TimeSpan.FromSeconds(60), check: false);
+        var again = await ProcessRunner.RunAsync(RepoPaths.DotnetHost, [RepoPaths.AgentDll, "certs", "ca", "--out", ca], TimeSpan.FromSeconds(60), check: false);
+        var issued = await ProcessRunner.RunAsync(
+            RepoPaths.DotnetHost, [RepoPaths.AgentDll, "certs", "issue", "--ca", ca, "--name", "node-1", "--ip", "127.0.0.1", "--out", node], TimeSpan.FromSeconds(60), check: false);
+        var usage = await ProcessRunner.RunAsync(RepoPaths.DotnetHost, [RepoPaths.AgentDll, "certs", "sign"], TimeSpan.FromSeconds(60), check: false);
+
+        created.ExitCode.Should().Be(0, created.ToString());
+        again.ExitCode.Should().Be(1, "an existing CA is not replaced without --force: {0}", again);
+        issued.ExitCode.Should().Be(0, issued.ToString());
+        usage.ExitCode.Should().Be(2, usage.ToString());
+        await using var agent = await AgentProcess.StartAsync(new AgentOptions
+        {
+            DefaultRegistry = "127.0.0.1:9",
+            Tls = new TlsFilePaths(Path.Combine(node, "ca.crt"), Path.Combine(node, "tls.crt"), Path.Combine(node, "tls.key")),
+        });
+        agent.LogText.Should().Contain("Mutual TLS on: certificate serial").And.Contain("CN=node-1");
+    }
 }

@@ -212,7 +212,7 @@ public sealed class P2PPullTests(LargeImageOriginFixture fixture, ITestOutputHel
     [Fact]
     public async Task SchedulerUnreachable_PullsStillCompleteFromOrigin()
     {
-        var nothingListens = $"http://127.0.0.1:{FreePort.Get()}";
+        var nothingListens = $"https://127.0.0.1:{FreePort.Get()}";
         var cluster = await StartClusterAsync(Origin, new AgentClusterOptions
         {
             Nodes = 2,

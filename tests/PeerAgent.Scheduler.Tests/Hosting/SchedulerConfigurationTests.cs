@@ -96,7 +96,7 @@ public sealed class SchedulerConfigurationTests
     }
 
     [Theory]
-    [InlineData("ftp://0.0.0.0:65004", "http://0.0.0.0:65005", "Scheduler:ListenUrl 'ftp://0.0.0.0:65004' is not an http://host:port URL.")]
+    [InlineData("ftp://0.0.0.0:65004", "http://0.0.0.0:65005", "Scheduler:ListenUrl 'ftp://0.0.0.0:65004' is not an http(s)://host:port URL.")]
     [InlineData("http://0.0.0.0:65004", "http://scheduler:65005", "Metrics:ListenUrl 'http://scheduler:65005' must name an IP address, localhost or *.")]
     [InlineData("http://0.0.0.0:65004", "http://127.0.0.1:65004", "Metrics:ListenUrl 'http://127.0.0.1:65004' uses the same port as Scheduler:ListenUrl 'http://0.0.0.0:65004'; gRPC and metrics need separate ports.")]
     public void Build_BadListenUrl_NamesTheKey(string grpc, string metrics, string expected)
