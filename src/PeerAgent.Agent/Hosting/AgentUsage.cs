@@ -30,11 +30,13 @@ internal static class AgentUsage
                 new("Store:DataDir", store.DataDir, "where blobs and partial downloads live"),
                 new("Store:QuotaBytes", Usage.Format(store.QuotaBytes), "disk the store may use"),
                 new("Registries:N:Host", "(none)", "an upstream registry's settings: Endpoint, PlainHttp, CaFile, Public, credentials"),
-                new("Peer:ListenUrl", peer.ListenUrl, "the peer gRPC service other agents fetch pieces from"),
+                new("Peer:ListenUrl", peer.ListenUrl, "the peer gRPC service other agents fetch pieces from (mutual TLS)"),
                 new("Peer:AdvertiseUrl", Usage.Format(peer.AdvertiseUrl), "how other agents reach this one; empty: guessed from the node"),
                 new("Node:Name", "(host name)", "the Kubernetes node name"),
                 new("Scheduler:Address", Usage.Format(scheduler.Address), "the scheduler's gRPC address; empty: run it in-process"),
                 new($"{AgentConfiguration.EmbeddedSchedulerSection}:*", "", "the in-process scheduler's tuning (FanOutLimit, BackToSourceQuota, ...)"),
+                new("Tls:CaFile", "(none)", "the cluster CA (PEM); with Tls:CertFile and Tls:KeyFile, required (certs ca / certs issue make them)"),
+                new("Tls:AllowInsecure", "false", "true: plaintext h2c on the peer port, with http:// peer and scheduler URLs"),
             ],
         };
     }

@@ -21,12 +21,14 @@ internal static class SchedulerUsage
             Example = "Scheduler:FanOutLimit=16",
             Keys =
             [
-                new($"{SchedulerHostOptions.Section}:ListenUrl", host.ListenUrl, "gRPC listener (h2c) the agents' Scheduler:Address points at"),
+                new($"{SchedulerHostOptions.Section}:ListenUrl", host.ListenUrl, "gRPC listener (mutual TLS) the agents' Scheduler:Address points at"),
                 new($"{SchedulerMetricsOptions.Section}:ListenUrl", metrics.ListenUrl, "/metrics, /healthz, /readyz (a port of its own)"),
                 new($"{S}:FanOutLimit", Usage.Format(options.FanOutLimit), "children one peer feeds at once in one task"),
                 new($"{S}:BackToSourceQuota", Usage.Format(options.BackToSourceQuota), "peers per task reading the origin at once"),
                 new($"{S}:StripeBackToSource", Usage.Format(options.StripeBackToSource), "grant every origin slot up front, each a disjoint piece range"),
                 new($"{S}:HostExpiry", Usage.Format(options.HostExpiry), "a host silent this long is dropped with its peers"),
+                new("Tls:CaFile", "(none)", "the cluster CA (PEM); with Tls:CertFile and Tls:KeyFile, required (PeerAgent.Agent certs makes them)"),
+                new("Tls:AllowInsecure", "false", "true: plaintext h2c, with an http:// Scheduler:ListenUrl"),
             ],
         };
     }

@@ -19,6 +19,7 @@ public sealed class AgentConfigurationTests : IDisposable
         "--Mirror:ListenUrl=http://127.0.0.1:0",
         "--Metrics:ListenUrl=http://127.0.0.1:0",
         "--Peer:ListenUrl=http://127.0.0.1:0",
+        "--Tls:AllowInsecure=true", // these tests are about the other sections; Tls has its own
         "--Store:DataDir=" + _dir.Path,
     ];
 

@@ -18,6 +18,7 @@ public sealed class ProgramTests
         output.Should().Contain("registry mirror").And.Contain("appsettings.json").And.Contain("PEERAGENT_Store__DataDir=")
             .And.Contain("--Store:DataDir=").And.Contain("docs/configuration.md").And.Contain("EmbeddedScheduler:");
         output.Should().MatchRegex(@"Mirror:ListenUrl +http://127\.0\.0\.1:65001", "the main keys are listed with their defaults");
+        output.Should().Contain("Tls:CaFile").And.Contain("Tls:AllowInsecure", "mutual TLS needs certificates, so --help says how");
         output.Should().MatchRegex(@"Scheduler:Address +\(empty\)");
     }
 
@@ -57,7 +58,9 @@ public sealed class ProgramTests
             "--Store:DataDir=" + dir.Path,
             "--Peer:MaxPiecesInFlight", "abc",
             "--Upstream:AttemptTimeout=soon",
-            "--Mirror:ListenUlr=http://127.0.0.1:0");
+            "--Mirror:ListenUlr=http://127.0.0.1:0",
+            "--Peer:ListenUrl=http://127.0.0.1:0",
+            "--Tls:AllowInsecure=true");
 
         exit.Should().Be(2);
         output.Should().BeEmpty();

@@ -16,7 +16,7 @@ public sealed class ProgramTests
         error.Should().BeEmpty();
         output.Should().Contain("scheduler").And.Contain("appsettings.json").And.Contain("PEERAGENT_Scheduler__")
             .And.Contain("--Scheduler:").And.Contain("docs/configuration.md");
-        output.Should().MatchRegex(@"Scheduler:ListenUrl +http://0\.0\.0\.0:65004", "the main keys are listed with their defaults");
+        output.Should().MatchRegex(@"Scheduler:ListenUrl +https://0\.0\.0\.0:65004", "the main keys are listed with their defaults");
         output.Should().MatchRegex(@"Scheduler:HostExpiry +00:00:10");
     }
 
@@ -50,7 +50,7 @@ public sealed class ProgramTests
     {
         var (exit, _, error) = await RunAsync(
             "--Scheduler:ListenUrl", "http://127.0.0.1:0", "--Metrics:ListenUrl=http://127.0.0.1:0",
-            "--Scheduler:HostExpiry=soon", "--Scheduler:FanOutLimit=many", "--Scheduler:FanOutLimt=3");
+            "--Scheduler:HostExpiry=soon", "--Scheduler:FanOutLimit=many", "--Scheduler:FanOutLimt=3", "--Tls:AllowInsecure=true");
 
         exit.Should().Be(2);
         error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().BeEquivalentTo(

@@ -11,7 +11,7 @@ namespace PeerAgent.Scheduler.Tests.Hosting;
 /// <summary>The scheduler process's configuration as <see cref="SchedulerApp.Build"/> binds and checks it.</summary>
 public sealed class SchedulerConfigurationTests
 {
-    private static readonly string[] Loopback = ["--Scheduler:ListenUrl=http://127.0.0.1:0", "--Metrics:ListenUrl=http://127.0.0.1:0"];
+    private static readonly string[] Loopback = ["--Scheduler:ListenUrl=http://127.0.0.1:0", "--Metrics:ListenUrl=http://127.0.0.1:0", "--Tls:AllowInsecure=true"];
 
     [Fact]
     public void Build_NothingConfigured_DefaultsWithoutErrors()
@@ -101,7 +101,7 @@ public sealed class SchedulerConfigurationTests
     [InlineData("http://0.0.0.0:65004", "http://127.0.0.1:65004", "Metrics:ListenUrl 'http://127.0.0.1:65004' uses the same port as Scheduler:ListenUrl 'http://0.0.0.0:65004'; gRPC and metrics need separate ports.")]
     public void Build_BadListenUrl_NamesTheKey(string grpc, string metrics, string expected)
     {
-        using var app = Build(["--Scheduler:ListenUrl=" + grpc, "--Metrics:ListenUrl=" + metrics], out var errors);
+        using var app = Build(["--Scheduler:ListenUrl=" + grpc, "--Metrics:ListenUrl=" + metrics, "--Tls:AllowInsecure=true"], out var errors);
 
         app.Should().BeNull();
         errors.Should().Equal(expected);
@@ -110,7 +110,7 @@ public sealed class SchedulerConfigurationTests
     [Fact]
     public void HostOptions_Defaults_ListenOnEveryInterfaceOn65004And65005()
     {
-        new SchedulerHostOptions().ListenUrl.Should().Be("http://0.0.0.0:65004");
+        new SchedulerHostOptions().ListenUrl.Should().Be("https://0.0.0.0:65004", "mutual TLS is on by default");
         new SchedulerMetricsOptions().ListenUrl.Should().Be("http://0.0.0.0:65005");
         new SchedulerHostOptionsValidator().Validate(Options.DefaultName, new SchedulerHostOptions()).Succeeded.Should().BeTrue();
         new SchedulerMetricsOptionsValidator().Validate(Options.DefaultName, new SchedulerMetricsOptions()).Succeeded.Should().BeTrue();
