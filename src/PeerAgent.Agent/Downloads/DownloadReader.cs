@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.IO.Pipelines;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Storage;
 
@@ -10,7 +10,7 @@ namespace PeerAgent.Agent.Downloads;
 /// </summary>
 internal sealed class DownloadReader : IDisposable
 {
-    private const int ChunkSize = 128 * 1024;
+    private const int ChunkSize = BlobBody.ChunkSize;
 
     private readonly ActiveDownload _download;
     private readonly PartialBlob _partial;
@@ -30,44 +30,39 @@ internal sealed class DownloadReader : IDisposable
     public Task Finished => _download.Gate.Finished;
 
     /// <summary>
-    /// Streams bytes [first, last] of the blob to <paramref name="destination"/> as they arrive. Throws when the
-    /// download fails; the caller must then abort its response, never end it normally.
+    /// Streams bytes [first, last] of the blob to <paramref name="destination"/> as they arrive, reading the file
+    /// straight into the writer's buffers. Throws when the download fails; the caller must then abort its response,
+    /// never end it normally.
     /// </summary>
-    public async Task CopyToAsync(Stream destination, long first, long last, Action<long> onSent, CancellationToken cancellationToken)
+    public async Task CopyToAsync(PipeWriter destination, long first, long last, Action<long> onSent, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(destination);
         var gate = _download.Gate;
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
-        try
+        var position = first;
+        while (position <= last)
         {
-            var position = first;
-            while (position <= last)
+            await gate.WaitBeyondAsync(position, cancellationToken);
+            var count = (int)Math.Min(Math.Min(ChunkSize, gate.Limit - position), last - position + 1);
+            int read;
+            try
             {
-                await gate.WaitBeyondAsync(position, cancellationToken);
-                var count = (int)Math.Min(Math.Min(buffer.Length, gate.Limit - position), last - position + 1);
-                int read;
-                try
-                {
-                    read = await _partial.ReadAsync(position, buffer.AsMemory(0, count), cancellationToken);
-                }
-                catch (ObjectDisposedException ex)
-                {
-                    // A blob that failed verification is discarded under the reader's feet: the transfer failed.
-                    throw new BlobTransferException("the transfer of this blob failed", gate.Failure ?? ex);
-                }
-
-                if (read <= 0)
-                {
-                    throw new BlobTransferException($"short read of {Digest} at {position}", null);
-                }
-
-                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                onSent(read);
-                position += read;
+                read = await _partial.ReadAsync(position, destination.GetMemory(count)[..count], cancellationToken);
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            catch (ObjectDisposedException ex)
+            {
+                // A blob that failed verification is discarded under the reader's feet: the transfer failed.
+                throw new BlobTransferException("the transfer of this blob failed", gate.Failure ?? ex);
+            }
+
+            if (read <= 0)
+            {
+                throw new BlobTransferException($"short read of {Digest} at {position}", null);
+            }
+
+            destination.Advance(read);
+            await BlobBody.FlushAsync(destination, cancellationToken);
+            onSent(read);
+            position += read;
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Http;
@@ -18,8 +17,6 @@ namespace PeerAgent.Agent.Mirror;
 /// </summary>
 internal sealed class BlobHandler
 {
-    private const int ChunkSize = 128 * 1024;
-
     private readonly ContentStore _store;
     private readonly BlobDownloader _downloads;
     private readonly AccessChecker _access;
@@ -139,29 +136,7 @@ internal sealed class BlobHandler
             return "hit";
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
-        try
-        {
-            var body = context.Response.Body;
-            for (var position = selected.First; position <= selected.Last;)
-            {
-                var count = (int)Math.Min(buffer.Length, selected.Last - position + 1);
-                var read = await blob.ReadAsync(position, buffer.AsMemory(0, count), context.RequestAborted);
-                if (read <= 0)
-                {
-                    throw new IOException($"stored blob {blob.Digest} is shorter than its recorded length");
-                }
-
-                await body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
-                AgentMetrics.ServedBlobBytesFromCache.Inc(read);
-                position += read;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
+        await BlobBody.CopyAsync(blob.ReadAsync, context.Response.BodyWriter, selected.First, selected.Last, CountCached, context.RequestAborted);
         return "hit";
     }
 
@@ -186,7 +161,7 @@ internal sealed class BlobHandler
                 {
                     if (await SelectRangeAsync(context, committed.Digest, committed.Length, range) is { } selected)
                     {
-                        await download.CopyToAsync(context.Response.Body, selected.First, selected.Last, CountUpstream, context.RequestAborted);
+                        await download.CopyToAsync(context.Response.BodyWriter, selected.First, selected.Last, CountUpstream, context.RequestAborted);
                     }
                 }
 
@@ -197,7 +172,7 @@ internal sealed class BlobHandler
         await SelectRangeAsync(context, download.Digest, download.Length, range: null);
         try
         {
-            await download.CopyToAsync(context.Response.Body, 0, download.Length - 1, CountUpstream, context.RequestAborted);
+            await download.CopyToAsync(context.Response.BodyWriter, 0, download.Length - 1, CountUpstream, context.RequestAborted);
             await download.Finished.WaitAsync(context.RequestAborted);
         }
         catch (Exception ex) when (ex is BlobTransferException or DigestMismatchException or IOException or HttpRequestException)
@@ -208,6 +183,8 @@ internal sealed class BlobHandler
 
         static void CountUpstream(long bytes) => AgentMetrics.ServedBlobBytesFromUpstream.Inc(bytes);
     }
+
+    private static void CountCached(long bytes) => AgentMetrics.ServedBlobBytesFromCache.Inc(bytes);
 
     /// <summary>Sets the status and headers for the whole blob or one range; null after writing a 400 or 416.</summary>
     private static async Task<ByteRange?> SelectRangeAsync(HttpContext context, Digest digest, long length, string? range)

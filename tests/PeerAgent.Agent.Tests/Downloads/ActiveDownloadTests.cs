@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -36,7 +37,7 @@ public sealed class ActiveDownloadTests : IAsyncLifetime
         var copied = new MemoryStream();
         using (reader)
         {
-            await reader.CopyToAsync(copied, 0, content.Length - 1, _ => { }, default);
+            await reader.CopyToAsync(PipeWriter.Create(copied), 0, content.Length - 1, _ => { }, default);
         }
 
         copied.ToArray().Should().Equal(content);
@@ -55,7 +56,7 @@ public sealed class ActiveDownloadTests : IAsyncLifetime
 
         (await RunAsync(download, sent)).Should().BeOfType<DigestMismatchException>();
         var copied = new MemoryStream();
-        var act = () => reader.CopyToAsync(copied, 0, expected.Length - 1, _ => { }, default);
+        var act = () => reader.CopyToAsync(PipeWriter.Create(copied), 0, expected.Length - 1, _ => { }, default);
 
         await act.Should().ThrowAsync<BlobTransferException>();
         copied.Length.Should().BeLessThan(expected.Length, "the last byte is only released after the digest verified");
@@ -75,7 +76,7 @@ public sealed class ActiveDownloadTests : IAsyncLifetime
 
         using (reader)
         {
-            var copy = reader.CopyToAsync(copied, 0, content.Length - 1, n => sent += n, default);
+            var copy = reader.CopyToAsync(PipeWriter.Create(copied), 0, content.Length - 1, n => sent += n, default);
             copy.IsCompleted.Should().BeFalse("nothing has been written yet");
             await RunAsync(download, content);
             await copy.WaitAsync(TimeSpan.FromSeconds(30));

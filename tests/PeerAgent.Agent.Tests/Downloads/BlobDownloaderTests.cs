@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
@@ -60,7 +61,7 @@ public sealed class BlobDownloaderTests : IAsyncLifetime
 
         using var reader = second.Should().BeOfType<BlobFetch.Started>("a fresh download starts, not a 500 for a partial still open").Subject.Reader;
         var copied = new MemoryStream();
-        await reader.CopyToAsync(copied, 0, _content.Length - 1, _ => { }, default);
+        await reader.CopyToAsync(PipeWriter.Create(copied), 0, _content.Length - 1, _ => { }, default);
         copied.ToArray().Should().Equal(_content);
         await reader.Finished.WaitAsync(TimeSpan.FromSeconds(30));
         _store.Contains(digest).Should().BeTrue();
@@ -87,7 +88,7 @@ public sealed class BlobDownloaderTests : IAsyncLifetime
 
             using var reader = fetch is BlobFetch.Started s ? s.Reader : ((BlobFetch.Joined)fetch).Reader;
             var copied = new MemoryStream();
-            await reader.CopyToAsync(copied, 0, _content.Length - 1, _ => { }, default);
+            await reader.CopyToAsync(PipeWriter.Create(copied), 0, _content.Length - 1, _ => { }, default);
             copied.ToArray().Should().Equal(_content);
         }
 
