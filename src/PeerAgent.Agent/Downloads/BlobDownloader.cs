@@ -263,9 +263,9 @@ internal sealed class BlobDownloader
                 }
             }
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or Grpc.Core.RpcException or IOException or HttpRequestException)
         {
-            // Shutting down: the scheduler forgets this agent soon enough.
+            // Shutting down, or the scheduler went away: it is soft state, and the next heartbeat re-announces seeds.
         }
         finally
         {
