@@ -42,7 +42,10 @@ internal static class BlobBody
         var flushed = await destination.FlushAsync(cancellationToken);
         if (flushed.IsCanceled || flushed.IsCompleted)
         {
-            throw new OperationCanceledException("the client stopped reading the response");
+            throw new ClientDisconnectedException();
         }
     }
 }
+
+/// <summary>The client went away while its response body was being sent: nothing failed on our side.</summary>
+internal sealed class ClientDisconnectedException() : IOException("the client stopped reading the response");

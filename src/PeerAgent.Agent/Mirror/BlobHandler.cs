@@ -42,7 +42,8 @@ internal sealed class BlobHandler
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
         var authorization = ClientCredentials.From(request);
-        var range = request.Headers.Range.Count > 0 ? request.Headers.Range.ToString() : null;
+        // RFC 9110 §14.2: Range applies to GET only; a HEAD gets the whole blob's headers.
+        var range = request.Headers.Range.Count > 0 && HttpMethods.IsGet(request.Method) ? request.Headers.Range.ToString() : null;
 
         if (_store.TryOpenRead(digest, out var cached))
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using PeerAgent.Agent.Downloads;
 using PeerAgent.Agent.Observability;
 using PeerAgent.Agent.Upstreams;
 
@@ -56,7 +57,7 @@ internal sealed class MirrorEndpoint
             outcome = "unavailable";
             await FailAsync(context, HttpStatusCode.BadGateway, OciError.Unavailable, $"upstream {ex.Host} is unavailable");
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ex is ClientDisconnectedException || (ex is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
         {
             outcome = "cancelled";
         }

@@ -72,6 +72,23 @@ public sealed class MirrorApiTests(OriginFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task HeadBlob_CachedWithRange_IgnoresTheRange()
+    {
+        var agent = await StartAgentAsync(AgentOptions.ForOrigin(Origin));
+        var blob = Image.LargestLayer;
+        using var client = agent.CreateMirrorClient(TimeSpan.FromSeconds(60));
+        (await MirrorHttp.GetBlobAsync(client, Image, blob)).CompletedSuccessfully.Should().BeTrue();
+
+        using var request = new HttpRequestMessage(HttpMethod.Head, MirrorHttp.BlobPath(Image, blob.Digest));
+        request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, 99);
+        using var response = await client.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK, "RFC 9110 §14.2: a server ignores Range on HEAD");
+        response.Content.Headers.ContentLength.Should().Be(blob.Size);
+        response.Content.Headers.ContentRange.Should().BeNull();
+    }
+
+    [Fact]
     public async Task HeadBlob_Cached_AnswersFromStoreWithRegistryHeaders()
     {
         var agent = await StartAgentAsync(AgentOptions.ForOrigin(Origin));
