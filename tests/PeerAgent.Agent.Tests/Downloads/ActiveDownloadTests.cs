@@ -11,19 +11,13 @@ namespace PeerAgent.Agent.Tests.Downloads;
 
 public sealed class ActiveDownloadTests : IAsyncLifetime
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "peeragent-agent-tests", Guid.NewGuid().ToString("N"));
-    private ContentStore _store = null!;
+    private TempContentStore _temp = null!;
 
-    public async Task InitializeAsync()
-    {
-        _store = new ContentStore(new ContentStoreOptions { RootPath = _root }, TimeProvider.System);
-        await _store.InitializeAsync(default);
-    }
+    public async Task InitializeAsync() => _temp = await TempContentStore.CreateAsync();
 
     public Task DisposeAsync()
     {
-        _store.Dispose();
-        Directory.Delete(_root, recursive: true);
+        _temp.Dispose();
         return Task.CompletedTask;
     }
 
@@ -43,7 +37,7 @@ public sealed class ActiveDownloadTests : IAsyncLifetime
         copied.ToArray().Should().Equal(content);
         download.TryRead().Should().BeNull("once the writer and every reader are done the partial is released");
         download.Closed.IsCompleted.Should().BeTrue();
-        _store.Contains(Digest.Compute(content)).Should().BeTrue();
+        _temp.Store.Contains(Digest.Compute(content)).Should().BeTrue();
     }
 
     [Fact]
@@ -63,7 +57,7 @@ public sealed class ActiveDownloadTests : IAsyncLifetime
         download.Closed.IsCompleted.Should().BeFalse("a reader still holds the partial");
         reader.Dispose();
         download.Closed.IsCompleted.Should().BeTrue();
-        _store.Contains(Digest.Compute(expected)).Should().BeFalse();
+        _temp.Store.Contains(Digest.Compute(expected)).Should().BeFalse();
     }
 
     [Fact]
@@ -88,7 +82,7 @@ public sealed class ActiveDownloadTests : IAsyncLifetime
 
     private (ActiveDownload Download, DownloadReader Reader) Start(Digest digest, long length)
     {
-        var download = new ActiveDownload(_store.OpenPartialOrFail(digest, length), new PeerTasks());
+        var download = new ActiveDownload(_temp.Store.OpenPartialOrFail(digest, length), new PeerTasks());
         var reader = download.TryRead()!;
         return (download, reader);
     }

@@ -20,22 +20,16 @@ namespace PeerAgent.Agent.Tests.Downloads;
 /// <summary>The downloader against a scripted origin, with no scheduler reachable (downloads go to the origin).</summary>
 public sealed class BlobDownloaderTests : IAsyncLifetime
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "peeragent-agent-tests", Guid.NewGuid().ToString("N"));
+    private TempContentStore _temp = null!;
     private readonly byte[] _content = RandomNumberGenerator.GetBytes(300_000);
     private readonly UpstreamOptions _upstreamOptions = new() { MaxRetries = 0, RetryDelay = TimeSpan.FromMilliseconds(1) };
-    private ContentStore _store = null!;
     private int _failRanges;
 
-    public async Task InitializeAsync()
-    {
-        _store = new ContentStore(new ContentStoreOptions { RootPath = _root }, TimeProvider.System);
-        await _store.InitializeAsync(default);
-    }
+    public async Task InitializeAsync() => _temp = await TempContentStore.CreateAsync();
 
     public Task DisposeAsync()
     {
-        _store.Dispose();
-        Directory.Delete(_root, recursive: true);
+        _temp.Dispose();
         return Task.CompletedTask;
     }
 
@@ -64,7 +58,7 @@ public sealed class BlobDownloaderTests : IAsyncLifetime
         await reader.CopyToAsync(PipeWriter.Create(copied), 0, _content.Length - 1, _ => { }, default);
         copied.ToArray().Should().Equal(_content);
         await reader.Finished.WaitAsync(TimeSpan.FromSeconds(30));
-        _store.Contains(digest).Should().BeTrue();
+        _temp.Store.Contains(digest).Should().BeTrue();
     }
 
     [Fact]
@@ -108,7 +102,7 @@ public sealed class BlobDownloaderTests : IAsyncLifetime
             TransportSecurity.Plaintext(),
             NullLogger<SchedulerConnection>.Instance);
         return new BlobDownloader(
-            _store, Options.Create(_upstreamOptions), Options.Create(peer), scheduler, new FakeParents(), new RecentSeeds(), new PeerTasks(),
+            _temp.Store, Options.Create(_upstreamOptions), Options.Create(peer), scheduler, new FakeParents(), new RecentSeeds(), new PeerTasks(),
             TimeProvider.System, NullLogger<BlobDownloader>.Instance, new Lifetime());
     }
 

@@ -18,24 +18,21 @@ public sealed class SwarmFillTests : IAsyncLifetime
     private const int PieceBytes = 4 * 1024 * 1024;
     private static readonly TimeSpan RealDeadline = TimeSpan.FromSeconds(60);
 
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "peeragent-agent-tests", Guid.NewGuid().ToString("N"));
     private readonly FakeTimeProvider _time = new();
     private readonly byte[] _content = RandomNumberGenerator.GetBytes((3 * PieceBytes) - 1000); // three pieces
-    private ContentStore _store = null!;
+    private TempContentStore _temp = null!;
     private PartialBlob _partial = null!;
 
     public async Task InitializeAsync()
     {
-        _store = new ContentStore(new ContentStoreOptions { RootPath = _root }, TimeProvider.System);
-        await _store.InitializeAsync(default);
-        _partial = _store.OpenPartialOrFail(Digest.Compute(_content), _content.Length);
+        _temp = await TempContentStore.CreateAsync();
+        _partial = _temp.Store.OpenPartialOrFail(Digest.Compute(_content), _content.Length);
     }
 
     public Task DisposeAsync()
     {
         _partial.Dispose();
-        _store.Dispose();
-        Directory.Delete(_root, recursive: true);
+        _temp.Dispose();
         return Task.CompletedTask;
     }
 
@@ -221,7 +218,7 @@ public sealed class SwarmFillTests : IAsyncLifetime
     {
         _partial.IsComplete.Should().BeTrue();
         await _partial.CommitAsync(default);
-        _store.TryOpenRead(Digest.Compute(_content), out var reader).Should().BeTrue();
+        _temp.Store.TryOpenRead(Digest.Compute(_content), out var reader).Should().BeTrue();
         using (reader)
         {
             var stored = new byte[_content.Length];

@@ -32,8 +32,7 @@ public sealed class SwarmPartsTests
     [Fact]
     public async Task PieceClaims_FirstOpen_SkipsPresentAndClaimedPieces()
     {
-        using var dir = new TempStore();
-        await dir.Store.InitializeAsync(default);
+        using var dir = await TempContentStore.CreateAsync();
         var content = new byte[3 * 4 * 1024 * 1024]; // three 4 MiB pieces
         Random.Shared.NextBytes(content);
         using var partial = dir.Store.OpenPartialOrFail(Digest.Compute(content), content.Length);
@@ -107,20 +106,5 @@ public sealed class SwarmPartsTests
         errors.Should().Contain(e => e.StartsWith("Peer:MaxPiecesInFlight", StringComparison.Ordinal));
         errors.Should().Contain(e => e.StartsWith("Peer:PieceTimeout", StringComparison.Ordinal));
         errors.Should().Contain(e => e.StartsWith("Peer:StallTimeout", StringComparison.Ordinal));
-    }
-
-    private sealed class TempStore : IDisposable
-    {
-        private readonly string _root = Path.Combine(Path.GetTempPath(), "peeragent-agent-tests", Guid.NewGuid().ToString("N"));
-
-        public TempStore() => Store = new ContentStore(new ContentStoreOptions { RootPath = _root }, TimeProvider.System);
-
-        public ContentStore Store { get; }
-
-        public void Dispose()
-        {
-            Store.Dispose();
-            Directory.Delete(_root, recursive: true);
-        }
     }
 }
