@@ -60,25 +60,31 @@ cpu_all() {
   local n
   for n in $(seq 1 "$nodes"); do echo "$(lp_cpu_seconds "${LP_NODE_PID[n]}")"; done | awk '{s+=$1} END {printf "%.2f", s}'
 }
+sys_all() {
+  local n
+  for n in $(seq 1 "$nodes"); do echo "$(lp_sys_cpu_seconds "${LP_NODE_PID[n]}")"; done | awk '{s+=$1} END {printf "%.2f", s}'
+}
 
 # Warm-up: a small blob through every agent, so the first round does not pay start-up work alone.
 head -c $((20 * 1000 * 1000)) /dev/urandom >"$LP_WORK/warmup.bin"
 get_all "$(lp_push_blob bench/blob "$LP_WORK/warmup.bin")"
 
-printf '%-6s %8s %14s %14s %12s %10s\n' round wall_s origin_bytes peer_bytes agents_cpu_s cpu_s/GB
+printf '%-6s %8s %14s %14s %12s %10s %10s\n' round wall_s origin_bytes peer_bytes agents_cpu_s cpu_s/GB sys_s/GB
 for r in $(seq 1 "$rounds"); do
   head -c $((blob_mb * 1000 * 1000)) /dev/urandom >"$LP_WORK/blob.bin"
   digest=$(lp_push_blob bench/blob "$LP_WORK/blob.bin")
   origin0=$(lp_origin_blob_bytes)
   peer0=$(sum_metric peeragent_peer_downloaded_bytes_total)
   cpu0=$(cpu_all)
+  sys0=$(sys_all)
   t0=$(lp_now)
   get_all "$digest"
   t1=$(lp_now)
   cpu1=$(cpu_all)
+  sys1=$(sys_all)
   sleep 0.5 # the origin logs a request when it ends
   origin=$(($(lp_origin_blob_bytes) - origin0))
   peer=$(($(sum_metric peeragent_peer_downloaded_bytes_total) - peer0))
-  awk -v r="$r" -v t0="$t0" -v t1="$t1" -v o="$origin" -v p="$peer" -v c0="$cpu0" -v c1="$cpu1" -v n="$nodes" -v mb="$blob_mb" \
-    'BEGIN {printf "%-6s %8.2f %14d %14d %12.2f %10.2f\n", r, t1 - t0, o, p, c1 - c0, (c1 - c0) / (n * mb / 1000)}'
+  awk -v r="$r" -v t0="$t0" -v t1="$t1" -v o="$origin" -v p="$peer" -v c0="$cpu0" -v c1="$cpu1" -v s0="$sys0" -v s1="$sys1" -v n="$nodes" -v mb="$blob_mb" \
+    'BEGIN {printf "%-6s %8.2f %14d %14d %12.2f %10.2f %10.2f\n", r, t1 - t0, o, p, c1 - c0, (c1 - c0) / (n * mb / 1000), (s1 - s0) / (n * mb / 1000)}'
 done

@@ -341,6 +341,14 @@ lp_cpu_seconds() { # pid -> utime + stime of the process (all threads) in second
   echo "$stat" | awk -v t="$ticks" '{printf "%.2f", ($12 + $13) / t}'
 }
 
+lp_sys_cpu_seconds() { # pid -> stime alone (kernel time: page cache, sockets, context switches) in seconds
+  local stat ticks
+  stat=$(cat "/proc/$1/stat") || lp_die "process $1 is gone"
+  stat=${stat##*) }
+  ticks=$(getconf CLK_TCK)
+  echo "$stat" | awk -v t="$ticks" '{printf "%.2f", $13 / t}'
+}
+
 # --- pulls -----------------------------------------------------------------------------------------
 lp_hosts_for() { # dir, mirror -> a containerd hosts dir for LP_ORIGIN; mirror: "no" (straight to the origin),
   #                "yes" (the agent at LP_MIRROR_PORT) or the mirror port of another agent
