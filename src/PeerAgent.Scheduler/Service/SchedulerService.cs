@@ -14,6 +14,7 @@ namespace PeerAgent.Scheduler.Service;
 /// The scheduler's gRPC service (scheduler.proto): Heartbeat keeps hosts alive, and one Announce stream per
 /// download carries the peer's reports in and the scheduler's decisions out. All state lives in <see cref="SwarmScheduler"/>.
 /// </summary>
+[BindServiceMethod(typeof(SchedulerServiceBinding), nameof(SchedulerServiceBinding.BindService))]
 internal sealed class SchedulerService : WireScheduler.SchedulerBase
 {
     /// <summary>Longest host id accepted; ids are names, and the scheduler keeps every one in memory.</summary>

@@ -356,4 +356,22 @@ public sealed class SchedulerServiceTests
         decision.KindCase.Should().Be(AnnounceResponse.KindOneofCase.BackToSource, "a was announced again and is the only peer");
         host.Scheduler.Inspect(SchedulerTestHost.Blob, "a")!.PresentPieces.Should().Be(3, "the pieces a reported on this stream are kept");
     }
+
+    [Theory]
+    [InlineData("Heartbeat", new byte[] { 0xFF, 0xFF, 0xFF, 0xFF })]   // a tag whose varint never ends
+    [InlineData("Heartbeat", new byte[] { 0x0A, 0x7F, 0x0A })]         // host claims 127 bytes, has 1
+    [InlineData("Announce", new byte[] { 0xFF, 0xFF, 0xFF, 0xFF })]
+    [InlineData("Announce", new byte[] { 0x0C })]                      // an end-group with no start
+    public async Task AnyCall_MessageIsNotProtobuf_InvalidArgumentAndNoErrorLogged(string method, byte[] body)
+    {
+        await using var host = await SchedulerTestHost.StartAsync();
+
+        var status = await host.CallRawAsync(method, body);
+        var after = await host.Client.HeartbeatAsync(new HeartbeatRequest { Host = SchedulerTestHost.HostInfo("after") });
+
+        status.StatusCode.Should().Be(StatusCode.InvalidArgument, because: $"{Convert.ToHexString(body)} is no {method} request ({status.Detail})");
+        after.SchedulerId.Should().NotBeEmpty("the scheduler goes on answering");
+
+        // Disposing the host fails the test on any error-level log.
+    }
 }

@@ -110,6 +110,36 @@ internal sealed class SchedulerTestHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends <paramref name="body"/> as the request message bytes of <paramref name="method"/>; the status the call ends with.</summary>
+    public async Task<Status> CallRawAsync(string method, byte[] body)
+    {
+        var raw = Marshallers.Create(static (byte[] bytes) => bytes, static bytes => bytes);
+        var invoker = _channel!.CreateCallInvoker();
+        using var timeout = new CancellationTokenSource(Deadline);
+        var options = new CallOptions(cancellationToken: timeout.Token);
+        try
+        {
+            if (method == nameof(WireScheduler.SchedulerClient.Heartbeat))
+            {
+                await invoker.AsyncUnaryCall(new Method<byte[], byte[]>(MethodType.Unary, WireScheduler.Descriptor.FullName, method, raw, raw), null, options, body);
+                return Status.DefaultSuccess;
+            }
+
+            using var call = invoker.AsyncDuplexStreamingCall(new Method<byte[], byte[]>(MethodType.DuplexStreaming, WireScheduler.Descriptor.FullName, method, raw, raw), null, options);
+            await call.RequestStream.WriteAsync(body);
+            await call.RequestStream.CompleteAsync();
+            while (await call.ResponseStream.MoveNext(timeout.Token))
+            {
+            }
+
+            return call.GetStatus();
+        }
+        catch (RpcException ex)
+        {
+            return ex.Status;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _channel?.Dispose();
