@@ -99,6 +99,8 @@ public sealed class DashboardTests(OriginFixture fixture, ITestOutputHelper outp
         {
             agent.ShouldHaveNoErrors();
         }
+
+        cluster.Scheduler.ErrorLines.Should().BeEmpty("the scheduler must not log errors in a healthy pull");
     }
 
     /// <summary>Every target's expr with the dashboard's variables set as "All" and a rate interval of 1m; fails on an unknown variable.</summary>
