@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace PeerAgent.Testing;
@@ -26,20 +27,27 @@ public sealed class PrometheusProcess : IDisposable
     public TestProcess Process => _process;
 
     /// <summary>Starts Prometheus with one job, <paramref name="job"/>, scraping <paramref name="target"/> (host:port) every second.</summary>
-    public static async Task<PrometheusProcess> StartAsync(string job, string target)
+    public static Task<PrometheusProcess> StartAsync(string job, string target) =>
+        StartAsync([new PrometheusJob(job, [target])]);
+
+    /// <summary>Starts Prometheus scraping each job's targets (host:port) every second.</summary>
+    public static async Task<PrometheusProcess> StartAsync(IReadOnlyList<PrometheusJob> jobs)
     {
         var dir = new TempDir("prometheus");
         var config = dir.File("prometheus.yml");
-        await File.WriteAllTextAsync(config, $"""
+        var scrapeConfigs = new StringBuilder();
+        foreach (var job in jobs)
+        {
+            scrapeConfigs.Append(CultureInfo.InvariantCulture, $"  - job_name: {job.Name}\n    static_configs:\n      - targets: [{string.Join(", ", job.Targets.Select(t => $"'{t}'"))}]\n");
+        }
+
+        await File.WriteAllTextAsync(config, """
             global:
               scrape_interval: 1s
               evaluation_interval: 1s
             scrape_configs:
-              - job_name: {job}
-                static_configs:
-                  - targets: ['{target}']
 
-            """);
+            """ + scrapeConfigs);
         var port = FreePort.Get();
         var process = TestProcess.Start(
             "prometheus",
