@@ -46,6 +46,40 @@ internal sealed class FileTransaction
 
         // Originals and the manifest go to disk before any runtime file changes, so a failure half-way leaves
         // something uninstall can undo.
+        try
+        {
+            Record(state, changes);
+        }
+        catch (InstallerException)
+        {
+            // Keep what was recorded (backups written, directories created) so uninstall can still undo it.
+            if (state.Files.Count > 0 || state.CreatedDirectories.Count > 0 || state.StateDirectories.Count > 0)
+            {
+                SaveBestEffort(state);
+            }
+
+            throw;
+        }
+
+        var after = StateStore.Serialize(state);
+        if (before is null || !before.AsSpan().SequenceEqual(after))
+        {
+            _files.EnsureDirectory(_store.StateDir, state.StateDirectories);
+            _files.Write(_store.ManifestHostPath, StateStore.Serialize(state), FileEdit.DefaultMode);
+        }
+
+        foreach (var change in changes)
+        {
+            var mode = _files.Mode(change.HostPath) ?? change.Mode;
+            _files.Write(change.HostPath, change.Content!, mode);
+            _output.WriteLine($"wrote {change.HostPath}");
+        }
+
+        return changes.Count;
+    }
+
+    private void Record(InstallState state, List<FileEdit> changes)
+    {
         foreach (var change in changes)
         {
             if (state.Find(change.HostPath) is not null)
@@ -64,25 +98,22 @@ internal sealed class FileTransaction
                 _files.Write(backup, original, mode);
             }
 
-            state.Files.Add(entry);
             _files.EnsureDirectory(Path.GetDirectoryName(change.HostPath)!, state.CreatedDirectories);
+            state.Files.Add(entry);
         }
+    }
 
-        var after = StateStore.Serialize(state);
-        if (before is null || !before.AsSpan().SequenceEqual(after))
+    private void SaveBestEffort(InstallState state)
+    {
+        try
         {
             _files.EnsureDirectory(_store.StateDir, state.StateDirectories);
             _files.Write(_store.ManifestHostPath, StateStore.Serialize(state), FileEdit.DefaultMode);
         }
-
-        foreach (var change in changes)
+        catch (InstallerException e)
         {
-            var mode = _files.Mode(change.HostPath) ?? change.Mode;
-            _files.Write(change.HostPath, change.Content!, mode);
-            _output.WriteLine($"wrote {change.HostPath}");
+            _output.WriteLine($"warning: could not record the partial install in {_store.ManifestHostPath}: {e.Message}");
         }
-
-        return changes.Count;
     }
 
     /// <summary>Restores every file the state lists, removes what install created and then the state itself.</summary>

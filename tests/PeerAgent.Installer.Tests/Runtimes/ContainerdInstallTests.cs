@@ -246,6 +246,23 @@ public sealed class ContainerdInstallTests : IDisposable
     }
 
     [Fact]
+    public void Install_SecondRegistryUnwritable_UninstallUndoesTheFirst()
+    {
+        _node.ContainerdWithConfigPath();
+        _node.Write(DockerHosts, "server = \"https://registry-1.docker.io\"\n");
+        // ghcr.io's directory cannot be created: a file stands where it must go.
+        _node.Write("/etc/containerd/certs.d/ghcr.io", "in the way");
+        var original = _node.Snapshot();
+
+        var failed = _node.Run("install", "--registry", "docker.io", "--registry", "ghcr.io");
+        failed.ExitCode.Should().Be(1, failed.ToString());
+        failed.Error.Should().Contain("cannot create directory /etc/containerd/certs.d/ghcr.io");
+
+        _node.Run("uninstall").ExitCode.Should().Be(0);
+        _node.Snapshot().Should().Equal(original, "what the failed install recorded is enough to undo it");
+    }
+
+    [Fact]
     public void Install_HostsTomlNotToml_ExitsOneAndLeavesItAlone()
     {
         _node.ContainerdWithConfigPath();
