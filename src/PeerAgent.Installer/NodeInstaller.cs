@@ -61,19 +61,8 @@ internal sealed class NodeInstaller
 
     public int Status()
     {
-        var runtimes = _settings.Runtime == RuntimeKind.Auto ? Detected() : [Create(_settings.Runtime)];
-        if (runtimes.Count == 0)
-        {
-            throw new InstallerException(NoRuntimeMessage());
-        }
-
-        var ok = true;
-        foreach (var runtime in runtimes)
-        {
-            ok &= runtime.Status(_output);
-        }
-
-        return ok ? ExitCodes.Success : ExitCodes.Failure;
+        // The runtime install would pick, so that status answers "did install work here".
+        return Runtime().Status(_output) ? ExitCodes.Success : ExitCodes.Failure;
     }
 
     private IRuntimeConfigurator Runtime()

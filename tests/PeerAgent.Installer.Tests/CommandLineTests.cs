@@ -55,6 +55,22 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void InstallAndStatus_ContainerdAndPodmanBothPresent_PickContainerd()
+    {
+        _node.ContainerdWithConfigPath();
+        _node.Write("/etc/containers/registries.conf", "# podman beside containerd\n");
+
+        var install = _node.Run("install", "--registry", "docker.io");
+        var status = _node.Run("status");
+
+        install.ExitCode.Should().Be(0, install.ToString());
+        _node.Exists("/etc/containerd/certs.d/docker.io/hosts.toml").Should().BeTrue();
+        _node.Exists("/etc/containers/registries.conf.d").Should().BeFalse("one runtime per run, containerd first");
+        status.ExitCode.Should().Be(0, status.ToString());
+        status.Output.Should().StartWith("containerd:");
+    }
+
+    [Fact]
     public void Uninstall_NothingInstalled_ExitsZero()
     {
         var result = _node.Run("uninstall");

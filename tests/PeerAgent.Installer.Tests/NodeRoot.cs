@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace PeerAgent.Installer.Tests;
 
 /// <summary>A node's filesystem in a temp dir, and the installer run against it.</summary>
@@ -66,6 +64,4 @@ internal sealed class NodeRoot : IDisposable
 internal sealed record InstallerResult(int ExitCode, string Output, string Error)
 {
     public override string ToString() => $"exit {ExitCode}\nstdout:\n{Output}\nstderr:\n{Error}";
-
-    public static string Utf8(byte[] bytes) => Encoding.UTF8.GetString(bytes);
 }

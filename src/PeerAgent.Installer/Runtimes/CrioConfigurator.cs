@@ -24,7 +24,7 @@ internal sealed class CrioConfigurator : IRuntimeConfigurator
 
     public string Name => "crio";
 
-    public string? AfterInstall => "CRI-O and podman read registries.conf.d when they start a pull or restart: restart CRI-O (systemctl restart crio) for running nodes; the installer never restarts it.";
+    public string? AfterInstall => "podman reads registries.conf.d on every run; CRI-O on start or on SIGHUP: reload it (systemctl reload crio). The installer never reloads or restarts it.";
 
     private string DropInPath => Path.Join(_settings.RegistriesConfDir, DropInName);
 
