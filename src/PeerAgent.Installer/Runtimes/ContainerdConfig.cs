@@ -96,6 +96,12 @@ internal sealed partial class ContainerdConfig
 
                 edited = string.Join('\n', lines);
             }
+            else if (TomlText.Table(TomlText.Parse(text, hostPath), RegistryKeys(Version)) is not null)
+            {
+                // The registry table exists in another form (dotted keys, an inline table): a [..registry] header
+                // would define it twice, which TOML forbids even where a lenient parser accepts it.
+                return null;
+            }
             else
             {
                 var separator = text.Length == 0 ? "" : text.EndsWith("\n\n", StringComparison.Ordinal) ? "" : text.EndsWith('\n') ? "\n" : "\n\n";
