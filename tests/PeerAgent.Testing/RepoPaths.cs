@@ -16,6 +16,9 @@ public static class RepoPaths
     public static string SchedulerDll =>
         Path.Combine(Root, "src", "PeerAgent.Scheduler", "bin", Configuration, "net10.0", "PeerAgent.Scheduler.dll");
 
+    public static string InstallerDll =>
+        Path.Combine(Root, "src", "PeerAgent.Installer", "bin", Configuration, "net10.0", "PeerAgent.Installer.dll");
+
     /// <summary>The dotnet host: the one running the tests when known.</summary>
     public static string DotnetHost =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";

@@ -1,5 +1,5 @@
 using System.Globalization;
-using PeerAgent.Agent.Upstreams;
+using PeerAgent.Core.Oci;
 using PeerAgent.Hosting.Configuration;
 
 namespace PeerAgent.Agent.Configuration;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Configuration;
+using PeerAgent.Core.Oci;
 
 namespace PeerAgent.Agent.Upstreams;
 

@@ -8,6 +8,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using PeerAgent.Agent.Configuration;
 using PeerAgent.Agent.Observability;
+using PeerAgent.Core.Oci;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;

@@ -1,9 +1,9 @@
 using System.Text.RegularExpressions;
 
-namespace PeerAgent.Agent.Upstreams;
+namespace PeerAgent.Core.Oci;
 
 /// <summary>Registry host names the way Docker normalises them (docker.io and its aliases are one registry).</summary>
-internal static partial class RegistryHosts
+public static partial class RegistryHosts
 {
     public const string DockerHub = "docker.io";
 

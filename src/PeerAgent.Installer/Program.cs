@@ -1,0 +1,3 @@
+using PeerAgent.Installer;
+
+return InstallerCli.Run(args, Console.Out, Console.Error);
