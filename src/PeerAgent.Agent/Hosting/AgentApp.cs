@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Configuration;
+using PeerAgent.Agent.Downloads;
 using PeerAgent.Agent.Mirror;
 using PeerAgent.Agent.Observability;
 using PeerAgent.Agent.Peers;
@@ -96,6 +97,7 @@ internal static class AgentApp
         var store = app.Services.GetRequiredService<ContentStore>();
         await store.InitializeAsync(app.Lifetime.ApplicationStopping);
         AgentMetrics.ObserveStore(store);
+        AgentMetrics.ObserveDownloads(app.Services.GetRequiredService<BlobDownloader>());
         await app.RunAsync();
     }
 

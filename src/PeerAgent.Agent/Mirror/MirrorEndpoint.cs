@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -46,6 +47,7 @@ internal sealed class MirrorEndpoint
         }
 
         var outcome = "error";
+        var started = Stopwatch.GetTimestamp();
         try
         {
             outcome = await DispatchAsync(context, route);
@@ -69,6 +71,7 @@ internal sealed class MirrorEndpoint
         finally
         {
             Count(route, method, outcome);
+            AgentMetrics.MirrorRequestDuration.WithLabels(route.KindLabel, method).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 

@@ -1,3 +1,4 @@
+using PeerAgent.Agent.Downloads;
 using PeerAgent.Core.Storage;
 using Prometheus;
 
@@ -9,6 +10,19 @@ internal static class AgentMetrics
     /// <summary>kind: base|manifest|blob; method: GET|HEAD; outcome: hit|miss|coalesced|proxied|not_found|unauthorized|bad_request|unavailable|error.</summary>
     public static readonly Counter MirrorRequests = Metrics.CreateCounter(
         "peeragent_mirror_requests_total", "Mirror requests by kind, method and outcome.", "kind", "method", "outcome");
+
+    /// <summary>kind: base|manifest|blob; method: GET|HEAD. Until the response body is sent (a blob GET: its last byte).</summary>
+    public static readonly Histogram MirrorRequestDuration = Metrics.CreateHistogram(
+        "peeragent_mirror_request_duration_seconds",
+        "Time to answer a mirror request, body included, by kind and method.",
+        new HistogramConfiguration
+        {
+            LabelNames = ["kind", "method"],
+            Buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+        });
+
+    public static readonly Gauge DownloadsInFlight = Metrics.CreateGauge(
+        "peeragent_downloads_in_flight", "Blob downloads under way, counted until their last reader lets go.");
 
     /// <summary>source: upstream (a miss streamed while it downloads) or cache.</summary>
     public static readonly Counter MirrorServedBytes = Metrics.CreateCounter(
@@ -47,6 +61,9 @@ internal static class AgentMetrics
         "peeragent_store_evictions_total", "Blobs evicted to stay under the quota.");
 
     /// <summary>Refreshes the store gauges just before each scrape.</summary>
+    public static void ObserveDownloads(BlobDownloader downloads) =>
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(() => DownloadsInFlight.Set(downloads.InFlight));
+
     public static void ObserveStore(ContentStore store) => Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
     {
         StoreUsedBytes.Set(store.UsedBytes);
