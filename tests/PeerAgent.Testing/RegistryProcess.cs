@@ -144,14 +144,26 @@ public sealed partial class RegistryProcess : IAsyncDisposable, IDisposable
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
 
     /// <summary>Waits until no access-log line has arrived for <paramref name="quiet"/> (default 300 ms).</summary>
+    /// <remarks>
+    /// The quiet period counts from the later of the last line and this call: the registry logs a request when it ends,
+    /// so a transfer that the client has just finished may log its line only now, long after the previous line.
+    /// </remarks>
     public Task WaitForQuietAsync(TimeSpan? quiet = null, TimeSpan? timeout = null)
     {
         var period = quiet ?? TimeSpan.FromMilliseconds(300);
+        var since = Environment.TickCount64;
         return Wait.UntilAsync(
-            () => Environment.TickCount64 - Interlocked.Read(ref _lastLineMs) >= period.TotalMilliseconds,
+            () => Environment.TickCount64 - Math.Max(Interlocked.Read(ref _lastLineMs), since) >= period.TotalMilliseconds,
             timeout ?? TimeSpan.FromSeconds(30),
             $"the registry log on {Endpoint} is quiet for {period.TotalMilliseconds} ms");
     }
+
+    /// <summary>Waits until the access log shows at least <paramref name="bytes"/> of <paramref name="digest"/> served by successful GETs.</summary>
+    public Task WaitForBlobBytesAsync(string digest, long bytes, TimeSpan? timeout = null) =>
+        Wait.UntilAsync(
+            () => BlobBytesByDigest.TryGetValue(digest, out var served) && served >= bytes,
+            timeout ?? TimeSpan.FromSeconds(30),
+            $"the registry on {Endpoint} logged {bytes} bytes of {digest} sent");
 
     /// <summary>Waits for the log to settle, then forgets all entries so later counts start from zero.</summary>
     public async Task ResetAsync()

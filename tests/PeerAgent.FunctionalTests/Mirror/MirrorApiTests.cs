@@ -57,6 +57,7 @@ public sealed class MirrorApiTests(OriginFixture fixture, ITestOutputHelper outp
         var blob = Image.LargestLayer;
         using var client = agent.CreateMirrorClient(TimeSpan.FromSeconds(60));
         (await MirrorHttp.GetBlobAsync(client, Image, blob)).CompletedSuccessfully.Should().BeTrue();
+        await Origin.WaitForBlobBytesAsync(blob.Digest, blob.Size); // the cold fetch's own log line, however late
         await Origin.WaitForQuietAsync();
         var getsBefore = Origin.BlobGetCount;
 
