@@ -10,8 +10,6 @@ namespace PeerAgent.Agent.Downloads;
 /// </summary>
 internal sealed class DownloadReader : IDisposable
 {
-    private const int ChunkSize = BlobBody.ChunkSize;
-
     private readonly ActiveDownload _download;
     private readonly PartialBlob _partial;
     private int _disposed;
@@ -34,36 +32,30 @@ internal sealed class DownloadReader : IDisposable
     /// straight into the writer's buffers. Throws when the download fails; the caller must then abort its response,
     /// never end it normally.
     /// </summary>
-    public async Task CopyToAsync(PipeWriter destination, long first, long last, Action<long> onSent, CancellationToken cancellationToken)
+    public Task CopyToAsync(PipeWriter destination, long first, long last, Action<long> onSent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(destination);
+        return BlobBody.CopyAsync(ReadAsync, destination, first, last, onSent, cancellationToken);
+    }
+
+    /// <summary>Reads at <paramref name="position"/> once the gate lets it, no further than the gate allows.</summary>
+    private async ValueTask<int> ReadAsync(long position, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
         var gate = _download.Gate;
-        var position = first;
-        while (position <= last)
+        await gate.WaitBeyondAsync(position, cancellationToken);
+        var count = (int)Math.Min(buffer.Length, gate.Limit - position);
+        int read;
+        try
         {
-            await gate.WaitBeyondAsync(position, cancellationToken);
-            var count = (int)Math.Min(Math.Min(ChunkSize, gate.Limit - position), last - position + 1);
-            int read;
-            try
-            {
-                read = await _partial.ReadAsync(position, destination.GetMemory(count)[..count], cancellationToken);
-            }
-            catch (ObjectDisposedException ex)
-            {
-                // A blob that failed verification is discarded under the reader's feet: the transfer failed.
-                throw new BlobTransferException("the transfer of this blob failed", gate.Failure ?? ex);
-            }
-
-            if (read <= 0)
-            {
-                throw new BlobTransferException($"short read of {Digest} at {position}", null);
-            }
-
-            destination.Advance(read);
-            await BlobBody.FlushAsync(destination, cancellationToken);
-            onSent(read);
-            position += read;
+            read = await _partial.ReadAsync(position, buffer[..count], cancellationToken);
         }
+        catch (ObjectDisposedException ex)
+        {
+            // A blob that failed verification is discarded under the reader's feet: the transfer failed.
+            throw new BlobTransferException("the transfer of this blob failed", gate.Failure ?? ex);
+        }
+
+        return read > 0 ? read : throw new BlobTransferException($"short read of {Digest} at {position}", null);
     }
 
     public void Dispose()
