@@ -26,7 +26,7 @@ internal sealed class DownloadRegistry
 
     /// <summary>
     /// The slot for <paramref name="digest"/>. When <paramref name="created"/> is true the caller owns the new slot
-    /// and must end it with <see cref="DownloadSlot.Start"/> or <see cref="Abandon"/>.
+    /// and must end it with <see cref="DownloadSlot.Start"/> (a download) or <see cref="Abandon"/>.
     /// </summary>
     public DownloadSlot Claim(Digest digest, out bool created)
     {
@@ -48,7 +48,7 @@ internal sealed class DownloadRegistry
     /// <summary>The owner could not start a download: joiners learn it, and the slot goes at once.</summary>
     public void Abandon(DownloadSlot slot)
     {
-        slot.SetStarted(null);
+        slot.Start(null);
         Remove(slot);
     }
 
@@ -87,9 +87,8 @@ internal sealed class DownloadSlot(Digest digest)
     /// <summary>Completes when the slot left the registry: a new download of the blob may start.</summary>
     public Task Closed => _closed.Task;
 
-    public void Start(ActiveDownload download) => _started.TrySetResult(download);
-
-    internal void SetStarted(ActiveDownload? download) => _started.TrySetResult(download);
+    /// <summary>The owner started <paramref name="download"/>, or could not start one (null).</summary>
+    public void Start(ActiveDownload? download) => _started.TrySetResult(download);
 
     internal void SetClosed() => _closed.TrySetResult();
 }
