@@ -17,6 +17,9 @@ internal sealed class ParentSet(PartialBlob partial, PieceClaims claims, IParent
     private readonly List<ParentLink> _retired = [];
     private readonly Digest?[] _expected = new Digest?[partial.Layout.PieceCount];
 
+    // Reused by every pick under the lock: no allocation per piece on the transfer path.
+    private readonly PieceBitmap _wanted = new(partial.Layout.PieceCount);
+
     public bool IsEmpty
     {
         get
@@ -119,16 +122,19 @@ internal sealed class ParentSet(PartialBlob partial, PieceClaims claims, IParent
                 return false;
             }
 
-            var wanted = new PieceBitmap(layout.PieceCount);
             for (var i = 0; i < layout.PieceCount; i++)
             {
                 if (!partial.HasPiece(i) && !claims.IsClaimed(i))
                 {
-                    wanted.Set(i);
+                    _wanted.Set(i);
+                }
+                else
+                {
+                    _wanted.Clear(i);
                 }
             }
 
-            var (picked, chosen) = PiecePicker.Pick(wanted, _parents.Values, now);
+            var (picked, chosen) = PiecePicker.Pick(_wanted, _parents.Values, now);
             if (chosen is null || !claims.TryClaim(picked))
             {
                 return false;
