@@ -91,7 +91,7 @@ internal sealed class SchedulerConnection : IDisposable
     /// </summary>
     public async Task<AnnounceSession?> TryOpenAsync(Digest task, long length, byte[] bitmap, CancellationToken cancellationToken)
     {
-        if (_time.GetUtcNow().UtcTicks < Interlocked.Read(ref _skipUntilTicks))
+        if (IsSkipping)
         {
             SwarmMetrics.SchedulerSkipped.Inc();
             return null;
@@ -163,7 +163,7 @@ internal sealed class SchedulerConnection : IDisposable
     /// <summary>Tells the scheduler this agent holds the whole verified blob, so children can use it as a parent.</summary>
     public async Task<bool> AnnounceSeedAsync(Digest task, long length, CancellationToken cancellationToken)
     {
-        if (_time.GetUtcNow().UtcTicks < Interlocked.Read(ref _skipUntilTicks))
+        if (IsSkipping)
         {
             return false; // it failed moments ago; the heartbeat that gets through again re-announces the seeds
         }
@@ -192,6 +192,9 @@ internal sealed class SchedulerConnection : IDisposable
     }
 
     public void Dispose() => _channel.Dispose();
+
+    /// <summary>The scheduler failed moments ago: calls skip it until the window ends or a heartbeat gets through.</summary>
+    private bool IsSkipping => _time.GetUtcNow().UtcTicks < Interlocked.Read(ref _skipUntilTicks);
 
     private void Failed(Exception ex)
     {
