@@ -14,7 +14,7 @@ internal abstract record BlobFetch
 
     /// <summary>
     /// Hand this upstream response to the client: an error or 401 to pass back, or a 200 that cannot be
-    /// stored (no room) and must be streamed through with its digest checked.
+    /// stored (no room, or its partial still busy) and must be streamed through with its digest checked.
     /// </summary>
     public sealed record Upstream(HttpResponseMessage Response) : BlobFetch;
 }
