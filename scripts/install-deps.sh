@@ -15,6 +15,13 @@ packages=(
   prometheus        # a real Prometheus scrapes the agent; promtool lints the exposition
 )
 
+# Chart tests (tests/PeerAgent.FunctionalTests/Deploy): ../shared/tools/helm-template builds itself from these.
+# kubectl (for `kubectl kustomize`) is not a Debian package; it comes with the machine image.
+packages+=(golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev)
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "install-deps: kubectl not found: the kustomize tests (KustomizeTests) will fail until it is installed" >&2
+fi
+
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
