@@ -20,7 +20,7 @@ public static class HelmTemplate
     // The first run builds the tool with Debian's Go (30-40 s on an idle machine); later runs take milliseconds.
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
 
-    /// <summary>The helm-template executable; throws naming where it looked when there is none.</summary>
+    /// <summary>The helm-template wrapper script; throws naming where it looked when there is none.</summary>
     public static string Executable { get; } = Find();
 
     /// <summary>The chart of this repository.</summary>
@@ -41,12 +41,14 @@ public static class HelmTemplate
     /// <summary>Runs helm-template with <paramref name="args"/> to completion, whatever its exit code.</summary>
     public static async Task<HelmTemplateResult> RunAsync(IEnumerable<string> args)
     {
-        var start = new ProcessStartInfo(Executable)
+        // Through bash: the tool is a bash wrapper, and a copy of shared/ may have lost its execute bits.
+        var start = new ProcessStartInfo("bash")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add(Executable);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
