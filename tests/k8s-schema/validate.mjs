@@ -310,4 +310,10 @@ class UnknownFieldChecker {
   }
 }
 
-process.exitCode = main();
+try {
+  process.exitCode = main();
+} catch (e) {
+  // A bug or a broken install, not a verdict on the input: exit 2 so no caller mistakes it for "invalid".
+  console.error(`validate.mjs: internal error: ${e.stack ?? e}`);
+  process.exitCode = 2;
+}
