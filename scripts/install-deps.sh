@@ -3,6 +3,22 @@
 # touched when something is missing.
 set -euo pipefail
 
+# --- Kubernetes schema validator (tests/k8s-schema): npm packages, installed once so the tests run offline. ---
+# Reinstalled when node_modules is missing or was installed from another package-lock.json.
+k8s_schema_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/k8s-schema"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: node and npm (Node.js 20 or later) are needed for $k8s_schema_dir and were not found" >&2
+  exit 1
+fi
+k8s_schema_stamp="$k8s_schema_dir/node_modules/.peeragent-lock.sha256"
+k8s_schema_lock="$(cd "$k8s_schema_dir" && sha256sum package.json package-lock.json)"
+if [ ! -f "$k8s_schema_stamp" ] || [ "$(cat "$k8s_schema_stamp")" != "$k8s_schema_lock" ]; then
+  echo "install-deps: npm ci in tests/k8s-schema"
+  (cd "$k8s_schema_dir" && npm ci --ignore-scripts --no-audit --no-fund)
+  printf '%s\n' "$k8s_schema_lock" >"$k8s_schema_stamp"
+fi
+# --- end of the Kubernetes schema validator ---
+
 packages=(
   docker-registry   # origin registry (CNCF distribution 2.8)
   containerd        # runtime pulling through the agent (ctr)

@@ -72,6 +72,7 @@ internal static class InstallerCli
         root.Subcommands.Add(Command("install", "Write the runtime's mirror configuration (hosts.toml for containerd, a registries.conf.d drop-in for CRI-O/podman).", Verb.Install, output, error));
         root.Subcommands.Add(Command("uninstall", "Restore every file install replaced, byte for byte, and remove the files and directories it created.", Verb.Uninstall, output, error));
         root.Subcommands.Add(Command("status", "Show, per runtime and registry, whether the agent is configured and whether the runtime reads it (exit 1 if not).", Verb.Status, output, error));
+        Hooks.CleanupCommands.AddTo(root, output, error);
 
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = output, Error = error };
