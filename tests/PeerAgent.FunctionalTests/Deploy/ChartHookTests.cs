@@ -59,7 +59,10 @@ public sealed class ChartHookTests
         var daemonSet = hooks.Single(h => h.Kind == "DaemonSet");
         ChartRenderTests.Selects(service.Json["spec"]!["selector"]!.AsObject(), daemonSet).Should().BeTrue();
         var report = Pods.Container(daemonSet.PodSpec!, "report");
-        Pods.Args(report).Should().Equal("cleanup-report", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Pods.Args(report).Should().Equal("cleanup-report", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--node", "$(NODE_NAME)");
+        report["env"]!.AsArray().Should().Contain(
+            e => (string?)e!["name"] == "NODE_NAME" && (string?)e["valueFrom"]!["fieldRef"]!["fieldPath"] == "spec.nodeName",
+            "cleanup-wait names the nodes that reported, from the downward API");
         ((long?)report["ports"]![0]!["containerPort"]).Should().Be(port);
         ((bool?)daemonSet.PodSpec!["hostNetwork"] ?? false).Should().BeFalse("the report port lives on the pod network, clear of the node's ports");
 
