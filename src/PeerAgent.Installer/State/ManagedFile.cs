@@ -11,4 +11,12 @@ internal sealed class ManagedFile
 
     /// <summary>The original's mode, restored with its bytes.</summary>
     public int Mode { get; set; }
+
+    /// <summary>For a file the installer owns only a marked block of: the block's first line; uninstall removes the block.</summary>
+    public string? BlockBegin { get; set; }
+
+    /// <summary>The block's last line.</summary>
+    public string? BlockEnd { get; set; }
+
+    public Files.MarkedBlock? Block => BlockBegin is not null && BlockEnd is not null ? new Files.MarkedBlock(BlockBegin, BlockEnd) : null;
 }
