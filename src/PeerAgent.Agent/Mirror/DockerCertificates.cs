@@ -123,11 +123,25 @@ internal sealed class DockerCertificates
         }
     }
 
+    // The two files' contents, hashed: a change is seen even when a rewrite keeps the size and the time stamp.
     private string Stamp(string domain)
     {
-        var certificate = new FileInfo(CertificatePath(_directory, domain));
-        var key = new FileInfo(KeyPath(_directory, domain));
-        return $"{(certificate.Exists ? certificate.LastWriteTimeUtc.Ticks : 0)}/{(certificate.Exists ? certificate.Length : 0)}/{(key.Exists ? key.LastWriteTimeUtc.Ticks : 0)}";
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var path in new[] { CertificatePath(_directory, domain), KeyPath(_directory, domain) })
+        {
+            try
+            {
+                hash.AppendData(File.ReadAllBytes(path));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                hash.AppendData("-"u8);
+            }
+
+            hash.AppendData("/"u8);
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset());
     }
 
     private sealed class Entry

@@ -73,6 +73,18 @@ public sealed class DockerInstallTests : IDisposable
     }
 
     [Fact]
+    public void InstallThenUninstall_NoHostsFile_CreatesItAndRemovesIt()
+    {
+        var original = _node.Snapshot();
+
+        _node.Run(["install", .. Docker, "--registry", "docker.io"]).ExitCode.Should().Be(0);
+        _node.Read("/etc/hosts").Should().StartWith(DockerConfigurator.HostsBlock.Begin);
+        _node.Run("uninstall").ExitCode.Should().Be(0);
+
+        _node.Snapshot().Should().Equal(original, "the hosts file the installer created is removed with its block");
+    }
+
+    [Fact]
     public void Install_SecondRegistryLater_ReusesTheCaAndKeepsTheFirstDomain()
     {
         _node.Run(["install", .. Docker, "--registry", "docker.io"]).ExitCode.Should().Be(0);
