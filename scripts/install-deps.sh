@@ -38,6 +38,10 @@ if ! command -v kubectl >/dev/null 2>&1; then
   echo "install-deps: kubectl not found: the kustomize tests (KustomizeTests) will fail until it is installed" >&2
 fi
 
+# Docker Engine (dockerd 20.10, /usr/sbin/dockerd and /usr/bin/docker): the installer's distribution-domain test runs
+# its own dockerd with a temp --data-root/--exec-root/socket; the system service is never started.
+packages+=(docker.io)
+
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then

@@ -16,7 +16,11 @@ public static class Listeners
 
     /// <param name="protocols"><see cref="HttpProtocols.Http1"/>, or <see cref="HttpProtocols.Http2"/> alone for gRPC (h2 over TLS with <paramref name="security"/>, else prior-knowledge h2c).</param>
     /// <param name="security">For the gRPC listeners: mutual TLS unless it is plaintext; null for listeners that are always plain HTTP.</param>
-    public static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, string name, HttpProtocols protocols, TransportSecurity? security = null)
+    public static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, string name, HttpProtocols protocols, TransportSecurity? security = null) =>
+        Listen(kestrel, endpoint, name, protocols, security is null ? null : security.ConfigureListener);
+
+    /// <param name="configure">Runs last on the listener, e.g. to add HTTPS with a certificate of its own.</param>
+    public static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, string name, HttpProtocols protocols, Action<ListenOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         void Configure(ListenOptions listen)
@@ -27,7 +31,7 @@ public static class Listeners
                 connection.Items[Key] = name;
                 return next(connection);
             });
-            security?.ConfigureListener(listen);
+            configure?.Invoke(listen);
         }
 
         if (endpoint.Address is null)

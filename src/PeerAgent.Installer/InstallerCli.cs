@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net;
 using PeerAgent.Core.Oci;
 using PeerAgent.Installer.Files;
 
@@ -20,13 +21,13 @@ internal static class InstallerCli
 
     private static readonly Option<string> RuntimeOption = new("--runtime")
     {
-        Description = "containerd, crio (CRI-O and podman) or auto: containerd if /etc/containerd exists, else crio if /etc/crio or /etc/containers does.",
+        Description = "containerd, crio (CRI-O and podman), docker (Docker Engine, through distribution domains) or auto: containerd if /etc/containerd exists, else crio if /etc/crio or /etc/containers does. auto never picks docker; run once more with --runtime docker for it.",
         DefaultValueFactory = _ => "auto",
     };
 
     private static readonly Option<string[]> RegistryOption = new("--registry")
     {
-        Description = "A registry host to send through the agent (repeatable): docker.io, ghcr.io, registry.example:5000. _default stands for every registry (containerd only).",
+        Description = "A registry host to send through the agent (repeatable): docker.io, ghcr.io, registry.example:5000. _default stands for every registry (containerd), docker.io for Docker.",
         AllowMultipleArgumentsPerToken = false,
     };
 
@@ -65,11 +66,41 @@ internal static class InstallerCli
         Description = "Add config_path to containerd's config.toml when it is missing (backed up; containerd must then be restarted, which the installer never does).",
     };
 
+    private static readonly Option<string> DockerCertsDirOption = new("--docker-certs-dir")
+    {
+        Description = "Docker: the directory Docker Engine reads <domain>/ca.crt from.",
+        DefaultValueFactory = _ => InstallerSettings.DefaultDockerCertsDir,
+    };
+
+    private static readonly Option<string> HostsFileOption = new("--hosts-file")
+    {
+        Description = "Docker: the hosts file that gets a marked block resolving each distribution domain to --docker-address (written in place).",
+        DefaultValueFactory = _ => InstallerSettings.DefaultHostsFile,
+    };
+
+    private static readonly Option<string> DockerAddressOption = new("--docker-address")
+    {
+        Description = "Docker: the loopback address the agent's Docker endpoint listens on (the agent's DockerMirror:ListenAddress).",
+        DefaultValueFactory = _ => InstallerSettings.DefaultDockerAddress,
+    };
+
+    private static readonly Option<string> DomainPatternOption = new("--domain-pattern")
+    {
+        Description = "Docker: the distribution domain of each registry; {registry} is the registry host with ':' as '-' (the agent's DockerMirror:DomainPattern).",
+        DefaultValueFactory = _ => DistributionDomains.DefaultPattern,
+    };
+
+    private static readonly Option<string> DockerTlsDirOption = new("--docker-tls-dir")
+    {
+        Description = "Docker: where the installer keeps its CA (ca.crt, ca.key) and a <domain>.crt/.key per domain for the agent (DockerMirror:CertificateDir).",
+        DefaultValueFactory = _ => InstallerSettings.DefaultDockerTlsDir,
+    };
+
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
         var root = new RootCommand(
             "Configures a node's container runtime to pull through the PeerAgent agent, with the registry itself as the fallback; uninstall puts every file back.");
-        root.Subcommands.Add(Command("install", "Write the runtime's mirror configuration (hosts.toml for containerd, a registries.conf.d drop-in for CRI-O/podman).", Verb.Install, output, error));
+        root.Subcommands.Add(Command("install", "Write the runtime's mirror configuration (hosts.toml for containerd, a registries.conf.d drop-in for CRI-O/podman, distribution domains for Docker).", Verb.Install, output, error));
         root.Subcommands.Add(Command("uninstall", "Restore every file install replaced, byte for byte, and remove the files and directories it created.", Verb.Uninstall, output, error));
         root.Subcommands.Add(Command("status", "Show, per runtime and registry, whether the agent is configured and whether the runtime reads it (exit 1 if not).", Verb.Status, output, error));
         Hooks.CleanupCommands.AddTo(root, output, error);
@@ -102,7 +133,8 @@ internal static class InstallerCli
         var command = new Command(name, description)
         {
             RootOption, DryRunOption, RuntimeOption, RegistryOption, MirrorUrlOption, ContainerdConfigOption, CertsDirOption,
-            RegistriesConfDirOption, StateDirOption, EditContainerdConfigOption,
+            RegistriesConfDirOption, StateDirOption, EditContainerdConfigOption, DockerCertsDirOption, HostsFileOption,
+            DockerAddressOption, DomainPatternOption, DockerTlsDirOption,
         };
         command.SetAction(parse =>
         {
@@ -133,7 +165,8 @@ internal static class InstallerCli
             "auto" => RuntimeKind.Auto,
             "containerd" => RuntimeKind.Containerd,
             "crio" or "cri-o" or "podman" => RuntimeKind.Crio,
-            var other => throw new InstallerException($"--runtime {other}: expected containerd, crio or auto", ExitCodes.Usage),
+            "docker" => RuntimeKind.Docker,
+            var other => throw new InstallerException($"--runtime {other}: expected containerd, crio, docker or auto", ExitCodes.Usage),
         };
 
         var registries = new List<string>();
@@ -171,6 +204,18 @@ internal static class InstallerCli
             throw new InstallerException($"--mirror-url {mirror}: expected http://host:port or https://host:port", ExitCodes.Usage);
         }
 
+        var address = parse.GetValue(DockerAddressOption)!;
+        if (!IPAddress.TryParse(address, out var dockerAddress) || !IPAddress.IsLoopback(dockerAddress))
+        {
+            throw new InstallerException($"--docker-address {address}: expected a loopback address such as 127.0.0.77 (the agent's Docker endpoint is for this node only)", ExitCodes.Usage);
+        }
+
+        var pattern = parse.GetValue(DomainPatternOption)!;
+        if (!DistributionDomains.TryValidatePattern(pattern, out var patternError))
+        {
+            throw new InstallerException($"--domain-pattern: {patternError}", ExitCodes.Usage);
+        }
+
         var rootPath = parse.GetValue(RootOption)!;
         if (!Directory.Exists(rootPath))
         {
@@ -189,6 +234,11 @@ internal static class InstallerCli
             RegistriesConfDir = Absolute(parse.GetValue(RegistriesConfDirOption)!, "--registries-conf-dir"),
             StateDir = Absolute(parse.GetValue(StateDirOption)!, "--state-dir"),
             EditContainerdConfig = parse.GetValue(EditContainerdConfigOption),
+            DockerCertsDir = Absolute(parse.GetValue(DockerCertsDirOption)!, "--docker-certs-dir"),
+            HostsFile = Absolute(parse.GetValue(HostsFileOption)!, "--hosts-file"),
+            DockerAddress = dockerAddress,
+            DomainPattern = pattern,
+            DockerTlsDir = Absolute(parse.GetValue(DockerTlsDirOption)!, "--docker-tls-dir"),
         };
     }
 

@@ -1,3 +1,5 @@
+using System.Net;
+using PeerAgent.Core.Oci;
 using PeerAgent.Installer.Files;
 
 namespace PeerAgent.Installer;
@@ -10,6 +12,10 @@ internal sealed record InstallerSettings
     public const string DefaultCertsDir = "/etc/containerd/certs.d";
     public const string DefaultRegistriesConfDir = "/etc/containers/registries.conf.d";
     public const string DefaultStateDir = "/var/lib/peeragent/installer";
+    public const string DefaultDockerCertsDir = "/etc/docker/certs.d";
+    public const string DefaultHostsFile = "/etc/hosts";
+    public const string DefaultDockerAddress = "127.0.0.77";
+    public const string DefaultDockerTlsDir = "/var/lib/peeragent/docker-tls";
 
     /// <summary>containerd's name for "every registry without a directory of its own".</summary>
     public const string AllRegistries = "_default";
@@ -35,6 +41,24 @@ internal sealed record InstallerSettings
     public string StateDir { get; init; } = DefaultStateDir;
 
     public bool EditContainerdConfig { get; init; }
+
+    /// <summary>Docker Engine reads <c>&lt;domain&gt;/ca.crt</c> here.</summary>
+    public string DockerCertsDir { get; init; } = DefaultDockerCertsDir;
+
+    /// <summary>Where the distribution domains are made to resolve to <see cref="DockerAddress"/>.</summary>
+    public string HostsFile { get; init; } = DefaultHostsFile;
+
+    /// <summary>The loopback address the agent's Docker endpoint listens on (DockerMirror:ListenAddress).</summary>
+    public IPAddress DockerAddress { get; init; } = IPAddress.Parse(DefaultDockerAddress);
+
+    /// <summary>The distribution domain pattern (<see cref="DistributionDomains"/>), the same as the agent's DockerMirror:DomainPattern.</summary>
+    public string DomainPattern { get; init; } = DistributionDomains.DefaultPattern;
+
+    /// <summary>The CA and the serving certificates the agent reads (DockerMirror:CertificateDir).</summary>
+    public string DockerTlsDir { get; init; } = DefaultDockerTlsDir;
+
+    /// <summary>The clock certificates are issued and checked against.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>The mirror as containerd writes a host: scheme, host and port, no trailing slash.</summary>
     public string MirrorOrigin => MirrorUrl.GetLeftPart(UriPartial.Authority);

@@ -72,7 +72,9 @@ internal sealed class NodeInstaller
             return Create(_settings.Runtime);
         }
 
-        // One runtime per node: containerd wins when both are present (podman's /etc/containers often sits beside it).
+        // One runtime per run: containerd wins when both are present (podman's /etc/containers often sits beside it).
+        // Docker Engine is never picked: /etc/docker also exists for the registry package and on nodes where Docker
+        // only sits beside containerd, and its endpoint must be switched on in the agent (DockerMirror:Enabled).
         return Detected().FirstOrDefault() ?? throw new InstallerException(NoRuntimeMessage());
     }
 
@@ -93,12 +95,13 @@ internal sealed class NodeInstaller
     }
 
     private string NoRuntimeMessage() =>
-        $"no container runtime found under {_settings.Root.Path}: looked for /etc/containerd (containerd), /etc/crio and /etc/containers (CRI-O, podman). Pass --runtime containerd|crio, or --root for the host's filesystem.";
+        $"no container runtime found under {_settings.Root.Path}: looked for /etc/containerd (containerd), /etc/crio and /etc/containers (CRI-O, podman). Pass --runtime containerd|crio|docker (docker is never picked by auto), or --root for the host's filesystem.";
 
     private IRuntimeConfigurator Create(RuntimeKind kind) => kind switch
     {
         RuntimeKind.Containerd => new ContainerdConfigurator(_settings, _files, _store),
         RuntimeKind.Crio => new CrioConfigurator(_settings, _files),
+        RuntimeKind.Docker => new DockerConfigurator(_settings, _files),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 }

@@ -1,9 +1,10 @@
 namespace PeerAgent.Installer;
 
-/// <summary>The container runtimes the installer configures; Docker Engine is to come.</summary>
+/// <summary>The container runtimes the installer configures.</summary>
 internal enum RuntimeKind
 {
     Auto,
     Containerd,
     Crio,
+    Docker,
 }

@@ -19,6 +19,7 @@ internal static class AgentConfiguration
     public static IServiceCollection AddAgentOptions(this IServiceCollection services, IConfiguration configuration) =>
         services
             .AddSectionOptions(configuration, MirrorOptions.Section, new MirrorOptionsValidator())
+            .AddSectionOptions(configuration, DockerMirrorOptions.Section, new DockerMirrorOptionsValidator(configuration))
             .AddSectionOptions(configuration, MetricsOptions.Section, new MetricsOptionsValidator())
             .AddSectionOptions(configuration, StoreOptions.Section, new StoreOptionsValidator())
             .AddSectionOptions(configuration, UpstreamOptions.Section, new UpstreamOptionsValidator())

@@ -1,8 +1,11 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Configuration;
 using PeerAgent.Agent.Downloads;
@@ -25,6 +28,7 @@ internal static class AgentApp
     private const string MirrorListener = "mirror";
     private const string PeerListener = "peer";
     private const string OperationsListener = "operations";
+    private const string DockerListener = "docker";
 
     /// <summary>
     /// Configuration comes from appsettings.json beside the binary, then <c>PEERAGENT_</c> environment variables
@@ -38,20 +42,32 @@ internal static class AgentApp
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddPeerAgentSources(args);
         builder.Services.AddAgentOptions(builder.Configuration);
-        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<MirrorOptions>, IOptions<MetricsOptions>, IOptions<PeerOptions>, IOptions<TlsOptions>>(
-            (kestrel, mirrorOptions, metricsOptions, peerOptions, tlsOptions) =>
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<MirrorOptions>, IOptions<MetricsOptions>, IOptions<PeerOptions>, IOptions<TlsOptions>, IOptions<DockerMirrorOptions>>(
+            (kestrel, mirrorOptions, metricsOptions, peerOptions, tlsOptions, dockerOptions) =>
             {
                 kestrel.AddServerHeader = false;
                 if (ConfigurationValidation.TryGetValue(mirrorOptions, out var mirror)
                     && ConfigurationValidation.TryGetValue(metricsOptions, out var metrics)
                     && ConfigurationValidation.TryGetValue(peerOptions, out var peer)
-                    && ConfigurationValidation.TryGetValue(tlsOptions, out _))
+                    && ConfigurationValidation.TryGetValue(tlsOptions, out _)
+                    && ConfigurationValidation.TryGetValue(dockerOptions, out var docker))
                 {
                     // The mirror (loopback, for the runtime) and operations listeners stay plain HTTP; the peer listener,
                     // which also serves an embedded scheduler, is mutual TLS unless Tls:AllowInsecure=true.
                     Listeners.Listen(kestrel, Endpoint(mirror.ListenUrl), MirrorListener, HttpProtocols.Http1);
                     Listeners.Listen(kestrel, Endpoint(metrics.ListenUrl), OperationsListener, HttpProtocols.Http1);
                     Listeners.Listen(kestrel, Endpoint(peer.ListenUrl), PeerListener, HttpProtocols.Http2, kestrel.ApplicationServices.GetRequiredService<TransportSecurity>());
+                    if (docker.Enabled)
+                    {
+                        // Docker Engine's registry endpoint: HTTPS with the installer's certificate for each domain, picked by SNI.
+                        var certificates = kestrel.ApplicationServices.GetRequiredService<DockerCertificates>();
+                        Listeners.Listen(
+                            kestrel,
+                            new ListenEndpoint(IPAddress.Parse(docker.ListenAddress), docker.Port),
+                            DockerListener,
+                            HttpProtocols.Http1,
+                            listen => listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificateSelector = (_, name) => certificates.Select(name) }));
+                    }
                 }
             });
 
@@ -79,6 +95,8 @@ internal static class AgentApp
         OperationsEndpoint.Map(app, OperationsListener);
         var endpoint = app.Services.GetRequiredService<MirrorEndpoint>();
         app.MapWhen(context => Listeners.Is(context, MirrorListener), branch => branch.Run(endpoint.HandleAsync));
+        app.MapWhen(context => Listeners.Is(context, DockerListener), branch => branch.Run(endpoint.HandleByDomainAsync));
+        LogDockerEndpoint(app);
 
         // gRPC endpoints: the mirror and operations branches above end every request of theirs, so only
         // requests on the peer listener get this far.
@@ -99,6 +117,20 @@ internal static class AgentApp
         AgentMetrics.ObserveStore(store);
         AgentMetrics.ObserveDownloads(app.Services.GetRequiredService<BlobDownloader>());
         await app.RunAsync();
+    }
+
+    private static void LogDockerEndpoint(WebApplication app)
+    {
+        var docker = app.Services.GetRequiredService<IOptions<DockerMirrorOptions>>().Value;
+        if (docker.Enabled)
+        {
+            var domains = app.Services.GetRequiredService<DistributionDomainMap>().Registries;
+            MirrorLog.DockerEndpointServing(
+                app.Services.GetRequiredService<ILogger<DockerCertificates>>(),
+                docker.ListenAddress,
+                docker.Port,
+                string.Join(", ", domains.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => $"{d.Key} ({d.Value})")));
+        }
     }
 
     private static ListenEndpoint Endpoint(string url)

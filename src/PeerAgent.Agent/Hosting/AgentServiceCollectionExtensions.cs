@@ -39,6 +39,16 @@ internal static class AgentServiceCollectionExtensions
         services.TryAddSingleton<ManifestCache>();
         services.TryAddSingleton<BlobHandler>();
         services.TryAddSingleton<ManifestHandler>();
+        services.TryAddSingleton(sp =>
+        {
+            // Validated at start (DockerMirrorOptionsValidator reports collisions); here only the map is wanted.
+            var hosts = sp.GetRequiredService<IOptions<List<RegistryOptions>>>().Value.Select(r => r.Host);
+            return DistributionDomainMap.Create(
+                sp.GetRequiredService<IOptions<DockerMirrorOptions>>().Value.DomainPattern,
+                DockerMirrorOptionsValidator.ServedHosts(hosts, sp.GetRequiredService<IOptions<MirrorOptions>>().Value.DefaultRegistry),
+                new List<string>());
+        });
+        services.TryAddSingleton<DockerCertificates>();
         services.TryAddSingleton<MirrorEndpoint>();
         return services;
     }

@@ -26,6 +26,7 @@ internal static class AgentUsage
             [
                 new("Mirror:ListenUrl", mirror.ListenUrl, "the registry mirror (loopback unless Mirror:AllowNonLoopback=true)"),
                 new("Mirror:DefaultRegistry", mirror.DefaultRegistry, "upstream for requests that name none"),
+                new("DockerMirror:Enabled", "false", "true: HTTPS for Docker Engine by distribution domain (installer --runtime docker; DockerMirror:*)"),
                 new("Metrics:ListenUrl", metrics.ListenUrl, "/metrics, /healthz, /readyz"),
                 new("Store:DataDir", store.DataDir, "where blobs and partial downloads live"),
                 new("Store:QuotaBytes", Usage.Format(store.QuotaBytes), "disk the store may use"),

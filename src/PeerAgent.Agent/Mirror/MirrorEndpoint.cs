@@ -17,17 +17,28 @@ internal sealed class MirrorEndpoint
     private readonly UpstreamRegistries _registries;
     private readonly ManifestHandler _manifests;
     private readonly BlobHandler _blobs;
+    private readonly DistributionDomainMap _domains;
     private readonly ILogger _logger;
 
-    public MirrorEndpoint(UpstreamRegistries registries, ManifestHandler manifests, BlobHandler blobs, ILogger<MirrorEndpoint> logger)
+    public MirrorEndpoint(UpstreamRegistries registries, ManifestHandler manifests, BlobHandler blobs, DistributionDomainMap domains, ILogger<MirrorEndpoint> logger)
     {
         _registries = registries;
+        _domains = domains;
         _manifests = manifests;
         _blobs = blobs;
         _logger = logger;
     }
 
-    public async Task HandleAsync(HttpContext context)
+    /// <summary>A request on the mirror listener: the upstream is named by the ns query, the path or Mirror:DefaultRegistry.</summary>
+    public Task HandleAsync(HttpContext context) => HandleAsync(context, byDomain: false);
+
+    /// <summary>
+    /// A request on the Docker endpoint: the upstream is the registry whose distribution domain the Host names, and
+    /// only that; a Host that names none is refused, never sent to the default registry.
+    /// </summary>
+    public Task HandleByDomainAsync(HttpContext context) => HandleAsync(context, byDomain: true);
+
+    private async Task HandleAsync(HttpContext context, bool byDomain)
     {
         var request = context.Request;
         context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
@@ -46,11 +57,23 @@ internal sealed class MirrorEndpoint
             return;
         }
 
+        var ns = request.Query["ns"].FirstOrDefault();
+        if (byDomain)
+        {
+            ns = _domains.RegistryFor(request.Host.Host);
+            if (ns is null)
+            {
+                await OciError.WriteAsync(context, HttpStatusCode.NotFound, OciError.NameUnknown, $"no registry of this agent has the distribution domain '{request.Host.Host}'");
+                Count(route, method, "not_found");
+                return;
+            }
+        }
+
         var outcome = "error";
         var started = Stopwatch.GetTimestamp();
         try
         {
-            outcome = await DispatchAsync(context, route);
+            outcome = await DispatchAsync(context, route, ns);
         }
         catch (UpstreamUnavailableException ex)
         {
@@ -75,7 +98,7 @@ internal sealed class MirrorEndpoint
         }
     }
 
-    private async Task<string> DispatchAsync(HttpContext context, MirrorRoute route)
+    private async Task<string> DispatchAsync(HttpContext context, MirrorRoute route, string? ns)
     {
         if (route.Kind == RouteKind.Base)
         {
@@ -89,7 +112,7 @@ internal sealed class MirrorEndpoint
             return "hit";
         }
 
-        var target = _registries.Resolve(context.Request.Query["ns"].FirstOrDefault(), route.Name, out var error);
+        var target = _registries.Resolve(ns, route.Name, out var error);
         if (target is null)
         {
             await OciError.WriteAsync(context, HttpStatusCode.BadRequest, OciError.NameInvalid, error!);

@@ -11,6 +11,7 @@ internal static class OciError
     public const string ManifestUnknown = "MANIFEST_UNKNOWN";
     public const string ManifestInvalid = "MANIFEST_INVALID";
     public const string NameInvalid = "NAME_INVALID";
+    public const string NameUnknown = "NAME_UNKNOWN";
     public const string DigestInvalid = "DIGEST_INVALID";
     public const string RangeInvalid = "RANGE_INVALID";
     public const string Unauthorized = "UNAUTHORIZED";

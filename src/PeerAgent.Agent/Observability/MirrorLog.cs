@@ -31,4 +31,13 @@ internal static partial class MirrorLog
 
     [LoggerMessage(2009, LogLevel.Error, "Pass-through blob {Digest} did not verify; response aborted: {Reason}")]
     public static partial void PassThroughDigestMismatch(ILogger logger, string digest, string reason);
+
+    [LoggerMessage(2010, LogLevel.Information, "Docker endpoint: serving certificate for {Domain} loaded, valid until {NotAfter:u}")]
+    public static partial void DockerCertificateLoaded(ILogger logger, string domain, DateTime notAfter);
+
+    [LoggerMessage(2011, LogLevel.Warning, "Docker endpoint: no usable certificate for {Domain}, handshakes for it fail until there is one: {Reason}")]
+    public static partial void DockerCertificateUnusable(ILogger logger, string domain, string reason);
+
+    [LoggerMessage(2012, LogLevel.Information, "Docker endpoint on {Address}:{Port} serves {Domains}")]
+    public static partial void DockerEndpointServing(ILogger logger, string address, int port, string domains);
 }

@@ -30,7 +30,9 @@ internal sealed class FileTransaction
         {
             foreach (var change in changes)
             {
-                _output.Write(UnifiedDiff.Format(change.HostPath, _files.Read(change.HostPath), change.Content));
+                _output.Write(change.Summary is { } summary
+                    ? Summarized(change.HostPath, _files.Read(change.HostPath) is not null, summary)
+                    : UnifiedDiff.Format(change.HostPath, _files.Read(change.HostPath), change.Content));
             }
 
             return changes.Count;
@@ -71,7 +73,15 @@ internal sealed class FileTransaction
         foreach (var change in changes)
         {
             var mode = _files.Mode(change.HostPath) ?? change.Mode;
-            _files.Write(change.HostPath, change.Content!, mode);
+            if (change.Block is not null)
+            {
+                _files.WriteInPlace(change.HostPath, change.Content!, mode);
+            }
+            else
+            {
+                _files.Write(change.HostPath, change.Content!, mode);
+            }
+
             _output.WriteLine($"wrote {change.HostPath}");
         }
 
@@ -88,7 +98,7 @@ internal sealed class FileTransaction
             }
 
             var original = _files.Read(change.HostPath);
-            var entry = new ManagedFile { Path = change.HostPath, HasBackup = original is not null };
+            var entry = new ManagedFile { Path = change.HostPath, HasBackup = original is not null, BlockBegin = change.Block?.Begin, BlockEnd = change.Block?.End };
             if (original is not null)
             {
                 var mode = _files.Mode(change.HostPath)!.Value;
@@ -129,6 +139,12 @@ internal sealed class FileTransaction
             }
 
             var current = _files.Read(entry.Path);
+            if (entry.Block is { } block)
+            {
+                UninstallBlock(entry, block, current, original);
+                continue;
+            }
+
             if (SameBytes(current, original) && (original is null || _files.Mode(entry.Path) == (UnixFileMode)entry.Mode))
             {
                 continue;
@@ -164,8 +180,54 @@ internal sealed class FileTransaction
         }
 
         _files.Delete(_store.ManifestHostPath);
-        RemoveDirectories(state.StateDirectories);
+
+        // Both lists again: a directory install created for a runtime file may be a parent of the state directory.
+        RemoveDirectories([.. state.StateDirectories, .. state.CreatedDirectories]);
     }
+
+    // Removes only the installer's block from the file as it is now, so lines others added since (a kubelet, the user)
+    // stay; after an install and nothing else, that is the original byte for byte.
+    private void UninstallBlock(ManagedFile entry, MarkedBlock block, byte[]? current, byte[]? original)
+    {
+        if (current is null)
+        {
+            return;
+        }
+
+        var text = Encoding.UTF8.GetString(current);
+        var remaining = block.Without(text);
+        if (remaining == text)
+        {
+            return;
+        }
+
+        // The block was appended after a newline install added to an unterminated last line: take that back too.
+        if (original is not null && Encoding.UTF8.GetString(original) is var before && remaining == before + "\n")
+        {
+            remaining = before;
+        }
+
+        var content = Encoding.UTF8.GetBytes(remaining);
+        if (_dryRun)
+        {
+            _output.Write(UnifiedDiff.Format(entry.Path, current, original is null && content.Length == 0 ? null : content));
+            return;
+        }
+
+        if (original is null && content.Length == 0)
+        {
+            _files.Delete(entry.Path);
+            _output.WriteLine($"removed {entry.Path}");
+        }
+        else
+        {
+            _files.WriteInPlace(entry.Path, content, _files.Mode(entry.Path) ?? (UnixFileMode)entry.Mode);
+            _output.WriteLine($"removed the PeerAgent block from {entry.Path}");
+        }
+    }
+
+    private static string Summarized(string hostPath, bool exists, string summary) =>
+        $"--- {(exists ? "a" + hostPath : "/dev/null")}\n+++ b{hostPath}\n({summary})\n";
 
     private void RemoveDirectories(List<string> directories)
     {

@@ -53,7 +53,13 @@ internal sealed class HostFiles
         {
             try
             {
-                File.WriteAllBytes(temp, content);
+                // Created with its final mode, so a private key is never readable by others, not even for a moment.
+                File.Delete(temp);
+                using (var stream = new FileStream(temp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = mode }))
+                {
+                    stream.Write(content);
+                }
+
                 File.SetUnixFileMode(temp, mode);
                 File.Move(temp, path, overwrite: true);
             }
@@ -63,6 +69,32 @@ internal sealed class HostFiles
                 {
                     File.Delete(temp);
                 }
+            }
+
+            return 0;
+        });
+    }
+
+    /// <summary>
+    /// Overwrites the file's bytes where it is, for files that cannot be replaced by a rename: <c>/etc/hosts</c> is
+    /// often a bind mount in a container (rename over it fails with EBUSY). A new file is created with <paramref name="mode"/>.
+    /// </summary>
+    public void WriteInPlace(string hostPath, byte[] content, UnixFileMode mode)
+    {
+        var path = Root.Resolve(hostPath);
+        Guard(hostPath, "write", () =>
+        {
+            var created = !File.Exists(path);
+            using (var stream = new FileStream(path, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, UnixCreateMode = mode }))
+            {
+                stream.Write(content);
+                stream.SetLength(content.Length);
+                stream.Flush(flushToDisk: true);
+            }
+
+            if (created)
+            {
+                File.SetUnixFileMode(path, mode);
             }
 
             return 0;

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace PeerAgent.Installer.State;
 
 /// <summary>A file the installer wrote: it either replaced a file (kept as a backup) or created one.</summary>
@@ -11,4 +13,15 @@ internal sealed class ManagedFile
 
     /// <summary>The original's mode, restored with its bytes.</summary>
     public int Mode { get; set; }
+
+    /// <summary>For a file the installer owns only a marked block of: the block's first line; uninstall removes the block.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? BlockBegin { get; set; }
+
+    /// <summary>The block's last line.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? BlockEnd { get; set; }
+
+    [JsonIgnore]
+    public Files.MarkedBlock? Block => BlockBegin is not null && BlockEnd is not null ? new Files.MarkedBlock(BlockBegin, BlockEnd) : null;
 }
