@@ -57,7 +57,10 @@ internal static class AgentApp
                     Listeners.Listen(kestrel, Endpoint(mirror.ListenUrl), MirrorListener, HttpProtocols.Http1);
                     Listeners.Listen(kestrel, Endpoint(metrics.ListenUrl), OperationsListener, HttpProtocols.Http1);
                     Listeners.Listen(kestrel, Endpoint(peer.ListenUrl), PeerListener, HttpProtocols.Http2, kestrel.ApplicationServices.GetRequiredService<TransportSecurity>());
-                    if (docker.Enabled)
+                    // The certificates name the registries' domains: an invalid registry list is reported by the start-up
+                    // check (exit 2), never thrown from here.
+                    if (docker.Enabled
+                        && ConfigurationValidation.TryGetValue(kestrel.ApplicationServices.GetRequiredService<IOptions<List<RegistryOptions>>>(), out _))
                     {
                         // Docker Engine's registry endpoint: HTTPS with the installer's certificate for each domain, picked by SNI.
                         var certificates = kestrel.ApplicationServices.GetRequiredService<DockerCertificates>();

@@ -18,10 +18,14 @@ public sealed class ChartNodeTests(OriginFixture fixture, ITestOutputHelper outp
 
     private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
 
-    /// <summary>The Secrets the ci values files expect the user to have created (private-registry-values.yaml's node credentials).</summary>
+    /// <summary>
+    /// The Secrets and ConfigMaps the ci values files expect the user to have created: private-registry-values.yaml's
+    /// node credentials, docker-values.yaml's registry CA.
+    /// </summary>
     private static readonly Dictionary<string, IReadOnlyDictionary<string, string>> UserSecrets = new()
     {
         ["registry-auth"] = new Dictionary<string, string> { ["password"] = "not-a-real-password" },
+        ["registry-ca"] = new Dictionary<string, string> { ["ca.crt"] = File.ReadAllText(TestCertificates.Shared.CaFile) },
     };
 
     public static TheoryData<string> ValueSets => ChartValueSets.All;

@@ -26,7 +26,7 @@ internal sealed partial class RenderedNode : IDisposable
     private readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> _userSecrets;
 
     /// <param name="objects">The rendered chart.</param>
-    /// <param name="userSecrets">Secrets the user creates before installing (by name, then file name and content); every other Secret volume is the TLS Secret.</param>
+    /// <param name="userSecrets">Secrets and ConfigMaps the user creates before installing (by name, then file name and content); every other Secret volume is the TLS Secret.</param>
     public RenderedNode(IReadOnlyList<KubeObject> objects, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? userSecrets = null)
     {
         _userSecrets = userSecrets ?? new Dictionary<string, IReadOnlyDictionary<string, string>>();
@@ -194,10 +194,11 @@ internal sealed partial class RenderedNode : IDisposable
                 Directory.CreateDirectory(directory);
                 mounts[mountPath] = directory;
             }
-            else if (volume["secret"] is not null || volume["projected"] is not null)
+            else if (volume["secret"] is not null || volume["projected"] is not null || volume["configMap"] is not null)
             {
                 var directory = Directory.CreateDirectory(Path.Join(_secrets.Path, (string)mount["name"]!)).FullName;
-                var files = volume["secret"]?["secretName"] is { } secretName && _userSecrets.TryGetValue((string)secretName!, out var user)
+                var source = (string?)volume["secret"]?["secretName"] ?? (string?)volume["configMap"]?["name"];
+                var files = source is not null && _userSecrets.TryGetValue(source, out var user)
                     ? user
                     : new Dictionary<string, string>
                     {

@@ -34,6 +34,41 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task Start_DockerMirrorOnAndABadRegistry_ExitsWithStatus2NamingTheKeyInsteadOfCrashing()
+    {
+        // The Docker listener's certificates are built from the registry list while Kestrel is configured, before the
+        // start-up check runs; a bad registry there once crashed the agent with an unhandled exception (status 134).
+        using var data = new TempDir("startup");
+        using var node = new TempDir("node");
+        var certificates = Path.Join(node.Path, "docker-tls");
+        var install = await ProcessRunner.RunAsync(
+            RepoPaths.DotnetHost,
+            [RepoPaths.InstallerDll, "install", "--runtime", "docker", "--root", node.Path, "--state-dir", "/state", "--docker-tls-dir", "/docker-tls", "--registry", "registry.example"],
+            TimeSpan.FromSeconds(60));
+
+        var run = await ProcessRunner.RunAsync(
+            RepoPaths.DotnetHost,
+            [
+                RepoPaths.AgentDll,
+                "--Store:DataDir=" + data.Path,
+                "--Metrics:ListenUrl=http://127.0.0.1:" + FreePort.Get(),
+                "--Tls:AllowInsecure=true",
+                "--Peer:ListenUrl=http://127.0.0.1:" + FreePort.Get(),
+                "--DockerMirror:Enabled=true",
+                "--DockerMirror:CertificateDir=" + certificates,
+                "--DockerMirror:Port=" + FreePort.Get(),
+                "--Registries:0:Host=registry.example",
+                "--Registries:0:CaFile=" + Path.Join(data.Path, "no-such-ca.crt"),
+            ],
+            TimeSpan.FromSeconds(60),
+            check: false);
+
+        install.Output.Should().Contain("registry.example", "the installer made the domain's certificate the agent loads");
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Output.Should().Contain("Registries:0:CaFile").And.NotContain("Unhandled exception");
+    }
+
+    [Fact]
     public async Task Start_UnconvertibleValue_ExitsWithStatus2NamingKey()
     {
         using var data = new TempDir("startup");
