@@ -9,6 +9,7 @@ using PeerAgent.Hosting;
 using PeerAgent.Hosting.Configuration;
 using PeerAgent.Hosting.Tls;
 using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduler.Topology;
 
 namespace PeerAgent.Scheduler.Hosting;
 
@@ -42,7 +43,7 @@ internal static class SchedulerApp
         });
         builder.Configuration.AddPeerAgentSources(args);
 
-        // Every section the scheduler process owns; ListenUrl and the scheduling keys share "Scheduler".
+        // Every section the scheduler process owns (and Kubernetes, below); ListenUrl and the scheduling keys share "Scheduler".
         builder.Services
             .AddSectionOptions(builder.Configuration, SchedulerHostOptions.Section, new SchedulerHostOptionsValidator())
             .AddSectionOptions(builder.Configuration, SchedulerOptions.Section, new SchedulerOptionsValidator(SchedulerOptions.Section))
@@ -63,6 +64,7 @@ internal static class SchedulerApp
                 }
             });
         builder.Services.AddPeerAgentTls();
+        builder.Services.AddKubernetesTopology(builder.Configuration);
         builder.Services.AddPeerAgentScheduler();
 
         var app = builder.Build();

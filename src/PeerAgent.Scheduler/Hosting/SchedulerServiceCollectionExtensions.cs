@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerAgent.Scheduler.Scheduling;
 using PeerAgent.Scheduler.Service;
+using PeerAgent.Scheduler.Topology;
 
 namespace PeerAgent.Scheduler.Hosting;
 
@@ -29,6 +30,8 @@ internal static class SchedulerServiceCollectionExtensions
             sp.GetRequiredService<IOptions<SchedulerOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<SwarmScheduler>>()));
+        // The agent's embedded scheduler and a scheduler process without Kubernetes use the agents' own labels.
+        services.TryAddSingleton<INodeTopology, AgentReportedTopology>();
         services.TryAddSingleton<SchedulerIdentity>();
         services.TryAddSingleton<AnnounceStreams>();
         services.TryAddSingleton<Decisions>();

@@ -35,6 +35,7 @@ internal sealed class SchedulerTestHost : IAsyncDisposable
     public static readonly Digest Blob = Digest.Compute("scheduler service test blob"u8);
 
     private readonly ErrorLogs _errors = new();
+    private readonly RegistrationLogs _registrations = new();
     private WebApplication? _app;
     private GrpcChannel? _channel;
 
@@ -53,12 +54,16 @@ internal sealed class SchedulerTestHost : IAsyncDisposable
 
     public SwarmScheduler Scheduler { get; private set; } = null!;
 
-    public static async Task<SchedulerTestHost> StartAsync(Action<SchedulerOptions>? configure = null)
+    /// <summary>Each host registration the core logged (event 3001): host id, zone, region.</summary>
+    public ConcurrentQueue<(string HostId, string Zone, string Region)> Registrations => _registrations.Entries;
+
+    /// <param name="services">Swaps parts before the host is built, e.g. an <c>INodeTopology</c>.</param>
+    public static async Task<SchedulerTestHost> StartAsync(Action<SchedulerOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
         var options = new SchedulerOptions();
         configure?.Invoke(options);
         var host = new SchedulerTestHost(options);
-        await host.InitializeAsync();
+        await host.InitializeAsync(services);
         return host;
     }
 
@@ -152,14 +157,17 @@ internal sealed class SchedulerTestHost : IAsyncDisposable
         _errors.Entries.Should().BeEmpty("the scheduler logged no errors");
     }
 
-    private async Task InitializeAsync()
+    private async Task InitializeAsync(Action<IServiceCollection>? services)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(_errors);
+        builder.Logging.AddProvider(_registrations);
+        builder.Logging.AddFilter<RegistrationLogs>(typeof(SwarmScheduler).FullName, LogLevel.Debug);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddSingleton<TimeProvider>(Time);
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(Options));
+        services?.Invoke(builder.Services);
         builder.Services.AddPeerAgentScheduler();
         _app = builder.Build();
         _app.MapPeerAgentScheduler();
@@ -193,6 +201,32 @@ internal sealed class SchedulerTestHost : IAsyncDisposable
         public void Dispose()
         {
         }
+    }
+}
+
+/// <summary>Keeps the core's host registrations (event 3001) with their zone and region.</summary>
+internal sealed class RegistrationLogs : ILoggerProvider, ILogger
+{
+    public ConcurrentQueue<(string HostId, string Zone, string Region)> Entries { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (eventId.Id == 3001 && state is IReadOnlyList<KeyValuePair<string, object?>> fields)
+        {
+            var values = fields.ToDictionary(f => f.Key, f => f.Value?.ToString() ?? "");
+            Entries.Enqueue((values["HostId"], values["Zone"], values["Region"]));
+        }
+    }
+
+    public void Dispose()
+    {
     }
 }
 

@@ -1,0 +1,18 @@
+namespace PeerAgent.Scheduler.Topology;
+
+/// <summary>The parts of the machine that tell where a Kubernetes API is; tests bring their own.</summary>
+internal sealed class KubernetesEnvironment
+{
+    public const string DefaultServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    public static KubernetesEnvironment System { get; } = new();
+
+    public Func<string, string?> GetVariable { get; init; } = Environment.GetEnvironmentVariable;
+
+    /// <summary>Where a pod's service-account token and CA are mounted.</summary>
+    public string ServiceAccountDirectory { get; init; } = DefaultServiceAccountDirectory;
+
+    public string HomeDirectory { get; init; } = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+
+    public Func<string, bool> FileExists { get; init; } = File.Exists;
+}
