@@ -32,6 +32,7 @@ internal static class SchedulerServiceCollectionExtensions
             sp.GetRequiredService<ILogger<SwarmScheduler>>()));
         // The agent's embedded scheduler and a scheduler process without Kubernetes use the agents' own labels.
         services.TryAddSingleton<INodeTopology, AgentReportedTopology>();
+        services.TryAddSingleton<HostPlacements>();
         services.TryAddSingleton<SchedulerIdentity>();
         services.TryAddSingleton<AnnounceStreams>();
         services.TryAddSingleton<Decisions>();

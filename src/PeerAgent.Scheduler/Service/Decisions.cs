@@ -15,11 +15,13 @@ internal sealed class Decisions
     // A task's piece digests are published once and never change, so their wire form is built once per list.
     private readonly ConditionalWeakTable<IReadOnlyList<Digest>, ByteString[]> _pieceDigests = new();
     private readonly SwarmScheduler _scheduler;
+    private readonly HostPlacements _placements;
     private readonly ILogger<Decisions> _logger;
 
-    public Decisions(SwarmScheduler scheduler, ILogger<Decisions> logger)
+    public Decisions(SwarmScheduler scheduler, HostPlacements placements, ILogger<Decisions> logger)
     {
         _scheduler = scheduler;
+        _placements = placements;
         _logger = logger;
     }
 
@@ -42,7 +44,8 @@ internal sealed class Decisions
         var decision = _scheduler.Schedule(peer.Task, peer.HostId);
         if (decision.Outcome == ScheduleOutcome.Unknown)
         {
-            _scheduler.RegisterHost(stream.Host);
+            // Placed again: the Node's labels may have changed since the stream registered.
+            _placements.Register(_placements.Place(stream.Host));
             if (_scheduler.Announce(peer.Task, stream.Length, peer.HostId, stream.PiecesSnapshot()) == AnnounceResult.Registered)
             {
                 SchedulerServiceLog.Reannounced(_logger, peer.Task, peer.HostId);

@@ -1,11 +1,9 @@
-using System.Collections.Concurrent;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
 using PeerAgent.Protocol.V1;
 using PeerAgent.Scheduler.Scheduling;
-using PeerAgent.Scheduler.Topology;
 using CoreHostInfo = PeerAgent.Scheduler.Scheduling.HostInfo;
 using WireHostInfo = PeerAgent.Protocol.V1.HostInfo;
 using WireScheduler = PeerAgent.Protocol.V1.Scheduler;
@@ -28,37 +26,33 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
     private readonly AnnounceStreams _streams;
     private readonly Decisions _decisions;
     private readonly SchedulerIdentity _identity;
-    private readonly INodeTopology _topology;
+    private readonly HostPlacements _placements;
     private readonly ILogger<SchedulerService> _logger;
 
-    // With Kubernetes topology: the placement each host was last registered with, so a heartbeat re-registers a host only
-    // when its Node appeared or its labels changed. Pruned of hosts the scheduler dropped (see Remember).
-    private readonly ConcurrentDictionary<string, NodePlacement> _placed = new(StringComparer.Ordinal);
-
-    public SchedulerService(SwarmScheduler scheduler, AnnounceStreams streams, Decisions decisions, SchedulerIdentity identity, INodeTopology topology, ILogger<SchedulerService> logger)
+    public SchedulerService(SwarmScheduler scheduler, AnnounceStreams streams, Decisions decisions, SchedulerIdentity identity, HostPlacements placements, ILogger<SchedulerService> logger)
     {
         _scheduler = scheduler;
         _streams = streams;
         _decisions = decisions;
         _identity = identity;
-        _topology = topology;
+        _placements = placements;
         _logger = logger;
     }
 
     public override Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var host = Place(ToHostInfo(request.Host, "host"));
+        var host = _placements.Place(ToHostInfo(request.Host, "host"));
         if (!_scheduler.Heartbeat(host.HostId, request.CurrentUploads))
         {
             // Unknown (first contact, expired, or this scheduler restarted): register, then record the load.
-            RegisterHost(host);
+            _placements.Register(host);
             _scheduler.Heartbeat(host.HostId, request.CurrentUploads);
         }
-        else if (_topology.IsAuthoritative && (!_placed.TryGetValue(host.HostId, out var placed) || !SamePlace(placed, host)))
+        else
         {
-            // Its Node appeared or its labels changed since it registered: move it (the core re-pools its peers).
-            RegisterHost(host);
+            // With Kubernetes topology, its Node may have appeared or changed labels since: the core re-pools its peers.
+            _placements.Refresh(host);
         }
 
         return Task.FromResult(new HeartbeatResponse { SchedulerId = _identity.Id });
@@ -132,7 +126,7 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
         }
 
         var register = first.Register;
-        var host = Place(ToHostInfo(register.Host, "register.host"));
+        var host = _placements.Place(ToHostInfo(register.Host, "register.host"));
         if (!Digest.TryParse(register.TaskDigest, out var digest))
         {
             throw Invalid($"register.task_digest '{Shorten(register.TaskDigest)}' is not a digest such as sha256:<64 lower-case hex>");
@@ -143,7 +137,7 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
             throw Invalid($"register.content_length must be positive, not {register.ContentLength}");
         }
 
-        RegisterHost(host);
+        _placements.Register(host);
         var bitmap = register.Bitmap.Span;
         var result = _scheduler.Announce(digest, register.ContentLength, host.HostId, bitmap, register.Complete);
         var pieceCount = PieceLayout.For(register.ContentLength).PieceCount;
@@ -266,47 +260,6 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
 
         _scheduler.PublishPieceDigests(peer.Task, peer.HostId, digests);
     }
-
-    /// <summary>
-    /// With Kubernetes topology, the zone and region of the Node the host names (empty while that Node is unknown);
-    /// the labels the agent reported are used only without Kubernetes.
-    /// </summary>
-    private CoreHostInfo Place(CoreHostInfo host)
-    {
-        if (!_topology.IsAuthoritative)
-        {
-            return host;
-        }
-
-        return _topology.TryGet(host.NodeName, out var placement)
-            ? host with { Zone = placement.Zone, Region = placement.Region }
-            : host with { Zone = "", Region = "" };
-    }
-
-    private void RegisterHost(CoreHostInfo host)
-    {
-        _scheduler.RegisterHost(host);
-        if (!_topology.IsAuthoritative)
-        {
-            return;
-        }
-
-        _placed[host.HostId] = new NodePlacement(host.Zone, host.Region, "");
-        if (_placed.Count > 1024 && _placed.Count > 2 * _scheduler.Counts().Hosts)
-        {
-            // Hosts that expired and never came back: forget them, so this stays about as large as the live set.
-            foreach (var id in _placed.Keys)
-            {
-                if (!_scheduler.HasHost(id))
-                {
-                    _placed.TryRemove(id, out _);
-                }
-            }
-        }
-    }
-
-    private static bool SamePlace(NodePlacement placed, CoreHostInfo host) =>
-        string.Equals(placed.Zone, host.Zone, StringComparison.Ordinal) && string.Equals(placed.Region, host.Region, StringComparison.Ordinal);
 
     private static CoreHostInfo ToHostInfo(WireHostInfo? host, string field)
     {
