@@ -23,7 +23,7 @@ public sealed class ChartRenderTests
             [$"DaemonSet/{Fullname}-agent", $"Deployment/{Fullname}-scheduler", $"Service/{Fullname}-scheduler", $"Service/{Fullname}-agent",
              $"PodDisruptionBudget/{Fullname}-scheduler", $"ServiceAccount/{Fullname}-agent", $"ServiceAccount/{Fullname}-scheduler"]);
         objects.Select(o => o.ToString()).Should().OnlyHaveUniqueItems();
-        foreach (var o in objects.Where(o => !(o.Kind == "ConfigMap" && o.Name.EndsWith("-dashboard", StringComparison.Ordinal))))
+        foreach (var o in objects.Where(o => !(o.Kind == "ConfigMap" && o.Name.EndsWith("-dashboard", StringComparison.Ordinal)) && o.Kind is not ("ClusterRole" or "ClusterRoleBinding")))
         {
             o.Namespace.Should().Be(ChartValueSets.Namespace, "{0} belongs in the release namespace", o);
         }
@@ -255,7 +255,7 @@ public sealed class ChartRenderTests
 
     [Theory]
     [MemberData(nameof(ChartValueSets.All), MemberType = typeof(ChartValueSets))]
-    public async Task Rbac_EveryValueSet_ReadOnlyAndNoTokenWhereNothingReadsTheApi(string values)
+    public async Task Rbac_EveryValueSet_ReadOnlyNodesForTheSchedulerAndATokenOnlyThere(string values)
     {
         var objects = await ChartValueSets.ObjectsAsync(values);
 
@@ -267,17 +267,47 @@ public sealed class ChartRenderTests
             }
         }
 
-        objects.Should().NotContain(o => o.Kind == "Role" || o.Kind == "ClusterRole" || o.Kind == "RoleBinding" || o.Kind == "ClusterRoleBinding",
-            "neither the agent nor the scheduler reads the Kubernetes API yet");
+        // The scheduler's Node informer is the only reader of the API: one ClusterRole on nodes, bound to its account.
+        objects.Where(o => o.Kind is "Role" or "RoleBinding").Should().BeEmpty();
+        var clusterRole = objects.Single(o => o.Kind == "ClusterRole");
+        clusterRole.Name.Should().Be($"{Fullname}-scheduler-nodes");
+        var rules = Pods.Items(clusterRole.Json["rules"]).ToList();
+        rules.Should().ContainSingle();
+        Pods.Strings(rules[0]["apiGroups"]).Should().Equal("");
+        Pods.Strings(rules[0]["resources"]).Should().Equal("nodes");
+        Pods.Strings(rules[0]["verbs"]).Should().BeEquivalentTo(["get", "list", "watch"]);
+        var binding = objects.Single(o => o.Kind == "ClusterRoleBinding");
+        ((string?)binding.Json["roleRef"]!["name"]).Should().Be(clusterRole.Name);
+        var subject = Pods.Items(binding.Json["subjects"]).Single();
+        ((string?)subject["kind"]).Should().Be("ServiceAccount");
+        ((string?)subject["name"]).Should().Be($"{Fullname}-scheduler");
+        ((string?)subject["namespace"]).Should().Be(ChartValueSets.Namespace);
+
         foreach (var account in objects.Where(o => o.Kind == "ServiceAccount"))
         {
-            ((bool?)account.Json["automountServiceAccountToken"]).Should().BeFalse("{0}", account);
+            ((bool?)account.Json["automountServiceAccountToken"]).Should().BeFalse("{0} hands out no token; the pod asks for one", account);
         }
 
         foreach (var workload in objects.Where(o => o.PodSpec is not null))
         {
-            ((bool?)workload.PodSpec!["automountServiceAccountToken"]).Should().BeFalse("{0} has no use for a token", workload);
+            var wanted = workload.ToString() == $"Deployment/{Fullname}-scheduler";
+            ((bool?)workload.PodSpec!["automountServiceAccountToken"]).Should().Be(wanted, "only the scheduler reads the API ({0})", workload);
         }
+
+        var scheduler = Pods.Container(objects.Single(o => o.Kind == "Deployment").PodSpec!, "scheduler");
+        Pods.Env(scheduler)["PEERAGENT_Kubernetes__Mode"].Should().Be("auto");
+    }
+
+    [Fact]
+    public async Task Rbac_KubernetesDisabled_NoClusterRoleAndNoToken()
+    {
+        var objects = await ChartValueSets.ObjectsAsync("defaults", "--set", "scheduler.kubernetes.mode=disabled");
+
+        objects.Should().NotContain(o => o.Kind == "Role" || o.Kind == "ClusterRole" || o.Kind == "RoleBinding" || o.Kind == "ClusterRoleBinding",
+            "with Kubernetes disabled nothing reads the API");
+        var deployment = objects.Single(o => o.Kind == "Deployment");
+        ((bool?)deployment.PodSpec!["automountServiceAccountToken"]).Should().BeFalse();
+        Pods.Env(Pods.Container(deployment.PodSpec!, "scheduler"))["PEERAGENT_Kubernetes__Mode"].Should().Be("disabled");
     }
 
     [Fact]
