@@ -289,6 +289,14 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 
         var end = (int)Math.Min(items.Count, (long)offset + limit);
         var next = end < items.Count ? $"{token}:{end}" : null;
+        if (next is null)
+        {
+            lock (_lock)
+            {
+                // The last page: nobody continues this snapshot.
+                _snapshots.Remove(token);
+            }
+        }
         var body = new StringBuilder();
         body.Append("{\"kind\":\"NodeList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"")
             .Append(version.ToString(CultureInfo.InvariantCulture)).Append('"');
