@@ -1,5 +1,6 @@
 using PeerAgent.Hosting.Configuration;
 using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduler.Topology;
 
 namespace PeerAgent.Scheduler.Hosting;
 
@@ -27,6 +28,7 @@ internal static class SchedulerUsage
                 new($"{S}:BackToSourceQuota", Usage.Format(options.BackToSourceQuota), "peers per task reading the origin at once"),
                 new($"{S}:StripeBackToSource", Usage.Format(options.StripeBackToSource), "grant every origin slot up front, each a disjoint piece range"),
                 new($"{S}:HostExpiry", Usage.Format(options.HostExpiry), "a host silent this long is dropped with its peers"),
+                new($"{KubernetesOptions.Section}:Mode", new KubernetesOptions().Mode, "zones from Node labels (auto: if in a pod or a kubeconfig exists; enabled: required; disabled)"),
                 new("Tls:CaFile", "(none)", "the cluster CA (PEM); with Tls:CertFile and Tls:KeyFile, required (PeerAgent.Agent certs makes them)"),
                 new("Tls:AllowInsecure", "false", "true: plaintext h2c, with an http:// Scheduler:ListenUrl"),
             ],
