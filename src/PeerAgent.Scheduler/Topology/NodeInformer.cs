@@ -96,7 +96,7 @@ internal sealed class NodeInformer : INodeTopology
                 }
 
                 operation = "watch";
-                var (outcome, events) = await WatchAsync(_resourceVersion!, cancellationToken);
+                var (outcome, events, error) = await WatchAsync(_resourceVersion!, cancellationToken);
                 if (outcome == WatchOutcome.Gone)
                 {
                     TopologyLog.Gone(_logger, _resourceVersion ?? "");
@@ -115,7 +115,7 @@ internal sealed class NodeInformer : INodeTopology
                 {
                     // It made progress (closed by the server's timeout, or broken after some events): resume at once
                     // from where it got to.
-                    TopologyLog.WatchEnded(_logger, _resourceVersion ?? "");
+                    TopologyLog.WatchEnded(_logger, _resourceVersion ?? "", error);
                     failures = 0;
                     continue;
                 }
@@ -123,7 +123,7 @@ internal sealed class NodeInformer : INodeTopology
                 // Nothing came through (an error at once, or a server that closes every watch straight away): back
                 // off, or this spins.
                 failures++;
-                await BackOffAsync(operation, failures, null, cancellationToken);
+                await BackOffAsync(operation, failures, error, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -136,9 +136,10 @@ internal sealed class NodeInformer : INodeTopology
                 relistReason = "gone";
                 failures = 0;
             }
-            catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException or KubernetesException
-                or System.Text.Json.JsonException or OperationCanceledException)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
+                // Any failure (connection, status, a body that does not parse, a client timeout) is retried: a
+                // scheduler without topology still schedules, so the informer must not stop the process.
                 failures++;
                 TopologyMetrics.WatchFailures.Inc();
                 await BackOffAsync(operation, failures, ex, cancellationToken);
@@ -211,7 +212,7 @@ internal sealed class NodeInformer : INodeTopology
         _synced.TrySetResult();
     }
 
-    private async Task<(WatchOutcome Outcome, int Events)> WatchAsync(string resourceVersion, CancellationToken cancellationToken)
+    private async Task<(WatchOutcome Outcome, int Events, Exception? Error)> WatchAsync(string resourceVersion, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Exception? error = null;
@@ -247,22 +248,16 @@ internal sealed class NodeInformer : INodeTopology
                 throw;
             }
 
-            TopologyLog.Failed(_logger, "watch", 0, TimeSpan.Zero, ex);
-            return (WatchOutcome.Failed, events);
+            // Broken after progress (an API server restart, a proxy's idle timeout): resumed at once, not a warning.
+            return (WatchOutcome.Failed, events, ex);
         }
 
         if (error is not null)
         {
-            if (IsGone(error))
-            {
-                return (WatchOutcome.Gone, events);
-            }
-
-            TopologyLog.Failed(_logger, "watch", 0, TimeSpan.Zero, error);
-            return (WatchOutcome.Failed, events);
+            return (IsGone(error) ? WatchOutcome.Gone : WatchOutcome.Failed, events, error);
         }
 
-        return (WatchOutcome.Ended, events);
+        return (WatchOutcome.Ended, events, null);
     }
 
     private void Apply(WatchEventType type, V1Node? node)

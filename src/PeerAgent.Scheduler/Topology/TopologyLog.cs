@@ -25,6 +25,6 @@ internal static partial class TopologyLog
     [LoggerMessage(EventId = 3207, Level = LogLevel.Debug, Message = "Node {Node} {Change}: zone {Zone}, region {Region}")]
     public static partial void NodeChanged(ILogger logger, string node, string change, string zone, string region);
 
-    [LoggerMessage(EventId = 3208, Level = LogLevel.Debug, Message = "Node watch ended at resourceVersion {ResourceVersion}; watching again from there")]
-    public static partial void WatchEnded(ILogger logger, string resourceVersion);
+    [LoggerMessage(EventId = 3208, Level = LogLevel.Debug, Message = "Node watch ended at resourceVersion {ResourceVersion} (closed, or broken after progress); watching again from there")]
+    public static partial void WatchEnded(ILogger logger, string resourceVersion, Exception? exception);
 }
