@@ -16,13 +16,17 @@ namespace PeerAgent.Agent.Downloads;
 /// <param name="SelfHostId">This agent's host id, never its own parent.</param>
 /// <param name="MaxOriginResumes">Range resumes of a broken origin body.</param>
 /// <param name="OriginIdleTimeout">An origin body that yields nothing for this long is resumed.</param>
+/// <param name="SelfZone">This agent's Node:Zone, to tell each parent's locality.</param>
+/// <param name="SelfRegion">This agent's Node:Region.</param>
 internal sealed record FillSettings(
     int MaxPiecesInFlight,
     TimeSpan PieceTimeout,
     TimeSpan StallTimeout,
     string SelfHostId,
     int MaxOriginResumes,
-    TimeSpan OriginIdleTimeout);
+    TimeSpan OriginIdleTimeout,
+    string SelfZone = "",
+    string SelfRegion = "");
 
 /// <summary>
 /// Fills one blob's partial file: pieces from the parents the scheduler names (rarest first among what they hold,
@@ -81,7 +85,7 @@ internal sealed class SwarmFill : IFillProgress
         _time = time;
         _logger = logger;
         var claims = new PieceClaims(_layout.PieceCount);
-        _parents = new ParentSet(partial, claims, clients, settings.SelfHostId);
+        _parents = new ParentSet(partial, claims, clients, settings.SelfHostId, settings.SelfZone, settings.SelfRegion);
         _origin = new OriginLane(partial, claims, openOrigin, this, _changed, settings.MaxOriginResumes, settings.OriginIdleTimeout, time, logger);
     }
 
@@ -345,7 +349,9 @@ internal sealed class SwarmFill : IFillProgress
         try
         {
             var digest = await parent.Client.DownloadPieceAsync(_partial, piece, expected, linked.Token);
-            Interlocked.Add(ref _peerBytes, _layout.LengthOf(piece));
+            var length = _layout.LengthOf(piece);
+            Interlocked.Add(ref _peerBytes, length);
+            PeerMetrics.ReceivedBytes(parent.Locality).Inc(length);
             Interlocked.Increment(ref _piecesFromPeers);
             Stored(piece, digest, fromPeer: true);
         }

@@ -263,7 +263,7 @@ internal sealed class SwarmScheduler
             for (var i = 0; i < count; i++)
             {
                 var parent = _best[i]!;
-                parents[i] = new ParentCandidate(parent.Host.Id, parent.Host.PeerAddress, _bestScores[i]);
+                parents[i] = Candidate(parent, _bestScores[i]);
                 child.AddParent(parent);
                 parent.AddChild(child);
                 Refresh(parent);
@@ -312,7 +312,7 @@ internal sealed class SwarmScheduler
             var result = new ParentCandidate[count];
             for (var i = 0; i < count; i++)
             {
-                result[i] = new ParentCandidate(_best[i]!.Host.Id, _best[i]!.Host.PeerAddress, _bestScores[i]);
+                result[i] = Candidate(_best[i]!, _bestScores[i]);
                 _best[i] = null;
             }
 
@@ -957,6 +957,9 @@ internal sealed class SwarmScheduler
         holder.ClearChildren();
         Refresh(holder);
     }
+
+    private static ParentCandidate Candidate(SwarmPeer parent, double score) =>
+        new(parent.Host.Id, parent.Host.PeerAddress, score, parent.Host.Zone, parent.Host.Region ?? "");
 
     private static void MarkSucceeded(SwarmPeer peer) => peer.State = PeerState.Succeeded;
 
