@@ -646,7 +646,8 @@ internal sealed class SwarmScheduler
     /// <summary>
     /// Ranks candidate parents into <see cref="_best"/>. Cost is bounded by the sample size, not by the task's
     /// size. Zone first (<paramref name="reach"/> other than <see cref="Reach.Mixed"/>): other hosts on the child's
-    /// node and a random window of its zone pool; only when they offer nothing and the child may go further, a
+    /// node and a random window of its zone pool (two when the zone is larger than the sample and too few usable
+    /// parents turned up); only when they offer nothing and the child may go further, a
     /// window of its region pool, then of the whole task (plus one more window when too few usable parents turned
     /// up); <see cref="_leftZone"/> says whether the parents came from outside the zone. Mixed: the node, then a
     /// random window of the zone pool (half the sample), of the region pool (a quarter), and of the whole task
@@ -704,7 +705,14 @@ internal sealed class SwarmScheduler
 
         // Zone first: the next ring is read only when the nearer one offers nothing, so a child never mixes a
         // cross-zone parent with same-zone ones (its rarest-first picker would pull zone-held pieces across).
-        ScanWindow(task, child, task.ZonePool(child.Host.ZoneKey), sample, stamp, missing, now, max, ref found);
+        var zonePool = task.ZonePool(child.Host.ZoneKey);
+        ScanWindow(task, child, zonePool, sample, stamp, missing, now, max, ref found);
+        if (found < max && zonePool is not null && zonePool.Count > sample)
+        {
+            // A zone larger than the sample: one more random window before settling for fewer parents.
+            ScanWindow(task, child, zonePool, sample, stamp, missing, now, max, ref found);
+        }
+
         if (found > 0 || reach == Reach.Zone)
         {
             return found;
