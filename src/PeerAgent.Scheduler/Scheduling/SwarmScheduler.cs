@@ -647,12 +647,12 @@ internal sealed class SwarmScheduler
     /// Ranks candidate parents into <see cref="_best"/>. Cost is bounded by the sample size, not by the task's
     /// size. Zone first (<paramref name="reach"/> other than <see cref="Reach.Mixed"/>): other hosts on the child's
     /// node and a random window of its zone pool (two when the zone is larger than the sample and too few usable
-    /// parents turned up); only when they offer nothing and the child may go further, a
-    /// window of its region pool, then of the whole task (plus one more window when too few usable parents turned
-    /// up); <see cref="_leftZone"/> says whether the parents came from outside the zone. Mixed: the node, then a
+    /// parents turned up); only when they offer nothing and the child may go further, a window of its region
+    /// pool, then of the whole task (plus one more window when too few usable parents turned up);
+    /// <see cref="_leftZone"/> says whether the parents came from outside the zone. Mixed: the node, then a
     /// random window of the zone pool (half the sample), of the region pool (a quarter), and of the whole task
-    /// (the rest, plus one more window when too few usable parents turned up). Pools hold only peers that can be offered (have or will get pieces, below
-    /// fan-out). Cycle check: the child's descendants are stamped once (cost: their number), then each
+    /// (the rest, plus one more window when too few usable parents turned up). Pools hold only peers that can be
+    /// offered (have or will get pieces, lead their zone, below fan-out). Cycle check: the child's descendants are stamped once (cost: their number), then each
     /// candidate is rejected in O(1).
     /// </summary>
     private int SelectCore(SwarmTask task, SwarmPeer child, int max, DateTimeOffset now, Reach reach)
@@ -1200,19 +1200,3 @@ internal readonly record struct SwarmCounts(int Hosts, int Tasks, int Peers);
 
 /// <summary>One peer's state as the scheduler sees it.</summary>
 internal sealed record PeerSnapshot(PeerState State, int BackToSourceSlot, int PresentPieces, IReadOnlyList<string> Parents, IReadOnlyList<string> Children, bool ZoneLeader = false);
-
-/// <summary>How far one decision looks for parents (see <c>SwarmScheduler.ReachOf</c>).</summary>
-internal enum Reach
-{
-    /// <summary>All rings in one ranking, topology only weighing the score (unlabelled child, or zone-first off).</summary>
-    Mixed,
-
-    /// <summary>Only the child's zone (and node): its zone has its leaders.</summary>
-    Zone,
-
-    /// <summary>Zone first; when it offers nothing, region then anywhere, and the child becomes a leader.</summary>
-    MayLead,
-
-    /// <summary>A leader: zone, then region, then anywhere.</summary>
-    Leader,
-}
