@@ -349,11 +349,20 @@ internal sealed class SwarmFill : IFillProgress
         try
         {
             var digest = await parent.Client.DownloadPieceAsync(_partial, piece, expected, linked.Token);
-            var length = _layout.LengthOf(piece);
-            Interlocked.Add(ref _peerBytes, length);
-            PeerMetrics.ReceivedBytes(parent.Locality).Inc(length);
-            Interlocked.Increment(ref _piecesFromPeers);
+            CountPeerBytes(parent, piece);
             Stored(piece, digest, fromPeer: true);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException && cancellationToken.IsCancellationRequested)
+        {
+            // The blob completed (or the download stops) while this piece was settling: the store marks a piece
+            // present before it persists its metadata, so it may be stored, and then from this parent (the claim
+            // kept everyone else off it). Count it, else the last piece of a blob went missing from the counters.
+            if (_partial.HasPiece(piece))
+            {
+                CountPeerBytes(parent, piece);
+            }
+
+            throw;
         }
         catch (PeerPieceException ex)
         {
@@ -398,7 +407,15 @@ internal sealed class SwarmFill : IFillProgress
         }
     }
 
-    private void Stored(int index, Digest digest, bool fromPeer)
+    private void CountPeerBytes(ParentLink parent, int piece)
+    {
+        var length = _layout.LengthOf(piece);
+        Interlocked.Add(ref _peerBytes, length);
+        PeerMetrics.ReceivedBytes(parent.Locality).Inc(length);
+        Interlocked.Increment(ref _piecesFromPeers);
+    }
+
+        private void Stored(int index, Digest digest, bool fromPeer)
     {
         Volatile.Write(ref _lastProgress, _time.GetTimestamp());
         (fromPeer ? SwarmMetrics.PiecesFromPeers : SwarmMetrics.PiecesFromOrigin).Inc();

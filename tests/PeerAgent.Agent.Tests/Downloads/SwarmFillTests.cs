@@ -184,6 +184,23 @@ public sealed class SwarmFillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Fill_PiecesStillSettlingWhenTheBlobCompletes_StillCountsTheirBytes()
+    {
+        // Two parents: one takes at most two pieces at a time, and none of these requests returns.
+        var first = new FakeParent("settling-1", _content) { Behaviour = ParentBehaviour.StoreThenHang }.AnnounceAll();
+        var second = new FakeParent("settling-2", _content) { Behaviour = ParentBehaviour.StoreThenHang }.AnnounceAll();
+        var session = new FakeSession();
+        session.Decide(FakeSession.Parents(first, second));
+        var fill = NewFill(new FakeOrigin(_content), new FakeParents(first, second), pieceTimeout: TimeSpan.FromHours(1));
+
+        await DriveAsync(fill.FillAsync(session, "no_scheduler", null, default));
+
+        fill.PeerBytes.Should().Be(_content.Length, "every piece was stored from the parent, though no request returned before the blob was complete");
+        fill.OriginBytes.Should().Be(0);
+        await CommitAndCheckAsync();
+    }
+
+    [Fact]
     public async Task Fill_NoSession_ReadsTheOriginAndReportsEveryPieceUp()
     {
         var origin = new FakeOrigin(_content);
