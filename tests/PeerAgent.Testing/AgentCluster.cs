@@ -25,6 +25,9 @@ public sealed class AgentClusterOptions
     /// <summary>Per node (0-based index): where that agent really reaches the origin, e.g. a throttling <see cref="FaultyProxy"/>; null for the origin itself.</summary>
     public Func<int, string?>? RegistryEndpoint { get; init; }
 
+    /// <summary>Per node (0-based index): its Node:Zone and Node:Region; null puts every node in zone-a of region-1.</summary>
+    public Func<int, (string Zone, string Region)>? Topology { get; init; }
+
     /// <summary>Appended to every agent's arguments.</summary>
     public IReadOnlyList<string> ExtraAgentArgs { get; init; } = [];
 
@@ -146,8 +149,8 @@ public sealed class AgentCluster : IAsyncDisposable, IDisposable
                 Registries = [new AgentRegistry(origin.Endpoint, PlainHttp: true, Public: true, Endpoint: options.RegistryEndpoint?.Invoke(i))],
                 SchedulerAddress = schedulerAddress,
                 NodeName = $"node-{i + 1}",
-                Zone = "zone-a",
-                Region = "region-1",
+                Zone = options.Topology?.Invoke(i).Zone ?? "zone-a",
+                Region = options.Topology?.Invoke(i).Region ?? "region-1",
                 PeerStallTimeout = options.PeerStallTimeout,
                 ExtraArgs = options.ExtraAgentArgs,
                 Tls = certificates.Issue($"node-{i + 1}"),

@@ -64,7 +64,14 @@ internal sealed class BlobDownloader
         _distrusted = new DistrustedBlobs(time);
         var peer = peerOptions.Value;
         _fillSettings = new FillSettings(
-            peer.MaxPiecesInFlight, peer.PieceTimeout, peer.StallTimeout, scheduler.Host.HostId, upstream.Value.MaxRetries, upstream.Value.BodyIdleTimeout);
+            peer.MaxPiecesInFlight,
+            peer.PieceTimeout,
+            peer.StallTimeout,
+            scheduler.Host.HostId,
+            upstream.Value.MaxRetries,
+            upstream.Value.BodyIdleTimeout,
+            scheduler.Host.Zone,
+            scheduler.Host.Region);
     }
 
     /// <summary>Blobs being downloaded now (including those whose readers are still draining).</summary>

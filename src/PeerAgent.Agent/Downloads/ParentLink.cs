@@ -17,6 +17,9 @@ internal sealed class ParentLink(string hostId, string address, IParentClient cl
 
     public IParentClient Client { get; } = client;
 
+    /// <summary>Where it sits relative to this agent (<see cref="PeerLocality"/>): labels the bytes it sends us.</summary>
+    public string Locality { get; init; } = PeerLocality.Unknown;
+
     /// <summary>Cancelled when the parent is dropped or the download ends; stops its SyncPieces stream.</summary>
     public CancellationTokenSource Stop { get; } = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 

@@ -10,7 +10,8 @@ namespace PeerAgent.Agent.Downloads;
 /// The parents of one download: which are live, what each holds, which piece to ask of whom next. One lock
 /// guards every parent's state; it is never held across I/O.
 /// </summary>
-internal sealed class ParentSet(PartialBlob partial, PieceClaims claims, IParentClients clients, string selfHostId)
+/// <remarks><paramref name="selfZone"/> and <paramref name="selfRegion"/> are this agent's, to tell each parent's locality.</remarks>
+internal sealed class ParentSet(PartialBlob partial, PieceClaims claims, IParentClients clients, string selfHostId, string selfZone = "", string selfRegion = "")
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ParentLink> _parents = new(StringComparer.Ordinal);
@@ -54,7 +55,10 @@ internal sealed class ParentSet(PartialBlob partial, PieceClaims claims, IParent
                     _retired.Add(known); // dead, offered again: stopped with the others at the end
                 }
 
-                var parent = new ParentLink(candidate.HostId, candidate.PeerAddress, clients.Get(candidate.PeerAddress), cancellationToken);
+                var parent = new ParentLink(candidate.HostId, candidate.PeerAddress, clients.Get(candidate.PeerAddress), cancellationToken)
+                {
+                    Locality = PeerLocality.Of(selfZone, selfRegion, candidate.Zone, candidate.Region),
+                };
                 _parents[candidate.HostId] = parent;
                 added.Add(parent);
             }

@@ -16,13 +16,17 @@ namespace PeerAgent.Agent.Downloads;
 /// <param name="SelfHostId">This agent's host id, never its own parent.</param>
 /// <param name="MaxOriginResumes">Range resumes of a broken origin body.</param>
 /// <param name="OriginIdleTimeout">An origin body that yields nothing for this long is resumed.</param>
+/// <param name="SelfZone">This agent's Node:Zone, to tell each parent's locality.</param>
+/// <param name="SelfRegion">This agent's Node:Region.</param>
 internal sealed record FillSettings(
     int MaxPiecesInFlight,
     TimeSpan PieceTimeout,
     TimeSpan StallTimeout,
     string SelfHostId,
     int MaxOriginResumes,
-    TimeSpan OriginIdleTimeout);
+    TimeSpan OriginIdleTimeout,
+    string SelfZone = "",
+    string SelfRegion = "");
 
 /// <summary>
 /// Fills one blob's partial file: pieces from the parents the scheduler names (rarest first among what they hold,
@@ -81,7 +85,7 @@ internal sealed class SwarmFill : IFillProgress
         _time = time;
         _logger = logger;
         var claims = new PieceClaims(_layout.PieceCount);
-        _parents = new ParentSet(partial, claims, clients, settings.SelfHostId);
+        _parents = new ParentSet(partial, claims, clients, settings.SelfHostId, settings.SelfZone, settings.SelfRegion);
         _origin = new OriginLane(partial, claims, openOrigin, this, _changed, settings.MaxOriginResumes, settings.OriginIdleTimeout, time, logger);
     }
 
@@ -345,9 +349,20 @@ internal sealed class SwarmFill : IFillProgress
         try
         {
             var digest = await parent.Client.DownloadPieceAsync(_partial, piece, expected, linked.Token);
-            Interlocked.Add(ref _peerBytes, _layout.LengthOf(piece));
-            Interlocked.Increment(ref _piecesFromPeers);
+            CountPeerBytes(parent, piece);
             Stored(piece, digest, fromPeer: true);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException && cancellationToken.IsCancellationRequested)
+        {
+            // The blob completed (or the download stops) while this piece was settling: the store marks a piece
+            // present before it persists its metadata, so it may be stored, and then from this parent (the claim
+            // kept everyone else off it). Count it, else the last piece of a blob went missing from the counters.
+            if (_partial.HasPiece(piece))
+            {
+                CountPeerBytes(parent, piece);
+            }
+
+            throw;
         }
         catch (PeerPieceException ex)
         {
@@ -392,7 +407,15 @@ internal sealed class SwarmFill : IFillProgress
         }
     }
 
-    private void Stored(int index, Digest digest, bool fromPeer)
+    private void CountPeerBytes(ParentLink parent, int piece)
+    {
+        var length = _layout.LengthOf(piece);
+        Interlocked.Add(ref _peerBytes, length);
+        PeerMetrics.ReceivedBytes(parent.Locality).Inc(length);
+        Interlocked.Increment(ref _piecesFromPeers);
+    }
+
+        private void Stored(int index, Digest digest, bool fromPeer)
     {
         Volatile.Write(ref _lastProgress, _time.GetTimestamp());
         (fromPeer ? SwarmMetrics.PiecesFromPeers : SwarmMetrics.PiecesFromOrigin).Inc();

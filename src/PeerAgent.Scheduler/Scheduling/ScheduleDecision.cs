@@ -19,8 +19,8 @@ internal enum ScheduleOutcome
     Unknown,
 }
 
-/// <summary>A parent offered to a child, best first.</summary>
-internal readonly record struct ParentCandidate(string HostId, string PeerAddress, double Score);
+/// <summary>A parent offered to a child, best first, with its zone and region (empty when unknown) for the child's locality metric.</summary>
+internal readonly record struct ParentCandidate(string HostId, string PeerAddress, double Score, string Zone = "", string Region = "");
 
 /// <summary>The scheduler's answer to a child asking where to get pieces.</summary>
 internal sealed class ScheduleDecision

@@ -46,4 +46,7 @@ internal static partial class SchedulerLog
 
     [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "Peer {HostId} got a piece of task {Task} from {ParentHostId} that did not verify; {ParentHostId} leaves the task")]
     public static partial void ParentCorrupt(ILogger logger, Digest task, string hostId, string parentHostId);
+
+    [LoggerMessage(EventId = 3020, Level = LogLevel.Debug, Message = "Peer {HostId} leads zone {Zone} in task {Task}: it may take parents outside the zone, or the origin")]
+    public static partial void ZoneLeader(ILogger logger, Digest task, string hostId, string zone);
 }

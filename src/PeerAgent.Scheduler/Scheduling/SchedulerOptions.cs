@@ -22,6 +22,13 @@ internal sealed class SchedulerOptions
     /// </summary>
     public bool StripeBackToSource { get; set; }
 
+    /// <summary>
+    /// Peers per zone and task allowed parents outside their zone, or the origin: the zone's leaders. Everyone else in
+    /// the zone gets parents from the zone only, so each zone pulls a blob across its boundary about once. 0 turns
+    /// zone-first selection off: topology then only weighs the score.
+    /// </summary>
+    public int ZoneLeaders { get; set; } = 1;
+
     /// <summary>Most parents handed to one child per decision.</summary>
     public int CandidateParentCount { get; set; } = 4;
 
@@ -52,6 +59,7 @@ internal sealed class SchedulerOptions
         var errors = new List<string>();
         RequireRange(FanOutLimit, 1, 1024, section, nameof(FanOutLimit), errors);
         RequireRange(BackToSourceQuota, 1, 64, section, nameof(BackToSourceQuota), errors);
+        RequireRange(ZoneLeaders, 0, 64, section, nameof(ZoneLeaders), errors);
         RequireRange(CandidateParentCount, 1, 64, section, nameof(CandidateParentCount), errors);
         RequireRange(CandidateSampleSize, 1, 4096, section, nameof(CandidateSampleSize), errors);
         RequireRange(ParentFailureLimit, 1, 1000, section, nameof(ParentFailureLimit), errors);

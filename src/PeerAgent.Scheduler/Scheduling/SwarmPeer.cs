@@ -32,6 +32,12 @@ internal sealed class SwarmPeer
     /// <summary>Back-to-source slot held in <see cref="SwarmTask.BackToSource"/>, or -1.</summary>
     public int BackToSourceSlot { get; set; } = -1;
 
+    /// <summary>
+    /// One of its zone's leaders in this task (<see cref="SwarmTask.ZoneLeaders"/>): allowed parents outside its zone
+    /// (or the origin), and offered to its zone mates as if it had the whole blob, since it will get it.
+    /// </summary>
+    public bool ZoneLeader { get; set; }
+
     /// <summary>When this peer last reported a finished piece (or was granted back-to-source).</summary>
     public DateTimeOffset LastProgress { get; set; }
 

@@ -53,6 +53,9 @@ internal sealed class SwarmScheduler
     private bool _descendantsExact;
     private int _depthLimit;
 
+    // Whether the last SelectCore found its parents outside the child's zone (see ReachOf).
+    private bool _leftZone;
+
     public SwarmScheduler(SchedulerOptions options, TimeProvider time, ILogger<SwarmScheduler> logger, ulong seed = 0x9E3779B97F4A7C15)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -86,7 +89,7 @@ internal sealed class SwarmScheduler
             }
             else if (!ReferenceEquals(host.NodeName, node) || !ReferenceEquals(host.ZoneKey, zoneKey) || !ReferenceEquals(host.Region, region))
             {
-                // Topology moved: take the host's peers out of the pools keyed by the old labels first.
+                // Topology moved: take the host's peers out of the pools and leader places keyed by the old labels first.
                 RemoveFromNodeIndex(host);
                 for (var i = 0; i < host.Peers.Count; i++)
                 {
@@ -94,6 +97,8 @@ internal sealed class SwarmScheduler
                     {
                         host.Peers[i].Task.RemoveFromPools(host.Peers[i]);
                     }
+
+                    host.Peers[i].Task.RemoveZoneLeader(host.Peers[i], host.ZoneKey);
                 }
             }
             else
@@ -258,12 +263,19 @@ internal sealed class SwarmScheduler
             }
 
             DetachFromParents(child);
-            var count = SelectCore(task, child, _options.CandidateParentCount, now);
+            var reach = ReachOf(task, child);
+            var count = SelectCore(task, child, _options.CandidateParentCount, now, reach);
+            if (count > 0 && _leftZone && reach == Reach.MayLead)
+            {
+                // Its parents are outside its zone: it pulls the blob in for the zone.
+                LeadZone(task, child);
+            }
+
             var parents = count == 0 ? [] : new ParentCandidate[count];
             for (var i = 0; i < count; i++)
             {
                 var parent = _best[i]!;
-                parents[i] = new ParentCandidate(parent.Host.Id, parent.Host.PeerAddress, _bestScores[i]);
+                parents[i] = Candidate(parent, _bestScores[i]);
                 child.AddParent(parent);
                 parent.AddChild(child);
                 Refresh(parent);
@@ -271,7 +283,7 @@ internal sealed class SwarmScheduler
             }
 
             SettleDepth(child);
-            if (child.BackToSourceSlot < 0 && count == 0)
+            if (child.BackToSourceSlot < 0 && count == 0 && reach != Reach.Zone)
             {
                 var slot = Array.IndexOf(task.BackToSource, null);
                 if (slot >= 0)
@@ -308,11 +320,11 @@ internal sealed class SwarmScheduler
                 return [];
             }
 
-            var count = SelectCore(task, child, max, _time.GetUtcNow());
+            var count = SelectCore(task, child, max, _time.GetUtcNow(), ReachOf(task, child));
             var result = new ParentCandidate[count];
             for (var i = 0; i < count; i++)
             {
-                result[i] = new ParentCandidate(_best[i]!.Host.Id, _best[i]!.Host.PeerAddress, _bestScores[i]);
+                result[i] = Candidate(_best[i]!, _bestScores[i]);
                 _best[i] = null;
             }
 
@@ -330,7 +342,7 @@ internal sealed class SwarmScheduler
                 return 0;
             }
 
-            var count = SelectCore(task, child, max, _time.GetUtcNow());
+            var count = SelectCore(task, child, max, _time.GetUtcNow(), ReachOf(task, child));
             Array.Clear(_best, 0, count);
             return count;
         }
@@ -577,7 +589,7 @@ internal sealed class SwarmScheduler
                 children[i] = peer.ChildAt(i).Host.Id;
             }
 
-            return new PeerSnapshot(peer.State, peer.BackToSourceSlot, peer.Pieces.SetCount, parents, children);
+            return new PeerSnapshot(peer.State, peer.BackToSourceSlot, peer.Pieces.SetCount, parents, children, peer.ZoneLeader);
         }
     }
 
@@ -633,14 +645,19 @@ internal sealed class SwarmScheduler
 
     /// <summary>
     /// Ranks candidate parents into <see cref="_best"/>. Cost is bounded by the sample size, not by the task's
-    /// size: other hosts on the child's node, then a random window of the child's zone pool (half the sample),
-    /// of its region pool (a quarter), and of the whole task (the rest, plus one more window when too few
-    /// usable parents turned up). Pools hold only peers that can be offered (have or will get pieces, below
-    /// fan-out). Cycle check: the child's descendants are stamped once (cost: their number), then each
+    /// size. Zone first (<paramref name="reach"/> other than <see cref="Reach.Mixed"/>): other hosts on the child's
+    /// node and a random window of its zone pool (two when the zone is larger than the sample and too few usable
+    /// parents turned up); only when they offer nothing and the child may go further, a window of its region
+    /// pool, then of the whole task (plus one more window when too few usable parents turned up);
+    /// <see cref="_leftZone"/> says whether the parents came from outside the zone. Mixed: the node, then a
+    /// random window of the zone pool (half the sample), of the region pool (a quarter), and of the whole task
+    /// (the rest, plus one more window when too few usable parents turned up). Pools hold only peers that can be
+    /// offered (have or will get pieces, lead their zone, below fan-out). Cycle check: the child's descendants are stamped once (cost: their number), then each
     /// candidate is rejected in O(1).
     /// </summary>
-    private int SelectCore(SwarmTask task, SwarmPeer child, int max, DateTimeOffset now)
+    private int SelectCore(SwarmTask task, SwarmPeer child, int max, DateTimeOffset now, Reach reach)
     {
+        _leftZone = false;
         max = Math.Clamp(max, 0, _best.Length);
         if (max == 0)
         {
@@ -673,15 +690,74 @@ internal sealed class SwarmScheduler
             }
         }
 
-        examined += ScanWindow(task, child, task.ZonePool(child.Host.ZoneKey), sample / 2, stamp, missing, now, max, ref found);
-        examined += ScanWindow(task, child, task.RegionPool(child.Host.Region), sample / 4, stamp, missing, now, max, ref found);
-        ScanWindow(task, child, task.All, Math.Max(sample / 4, sample - examined), stamp, missing, now, max, ref found);
-        if (found < max)
+        if (reach == Reach.Mixed)
         {
-            ScanWindow(task, child, task.All, sample, stamp, missing, now, max, ref found);
+            examined += ScanWindow(task, child, task.ZonePool(child.Host.ZoneKey), sample / 2, stamp, missing, now, max, ref found);
+            examined += ScanWindow(task, child, task.RegionPool(child.Host.Region), sample / 4, stamp, missing, now, max, ref found);
+            ScanWindow(task, child, task.All, Math.Max(sample / 4, sample - examined), stamp, missing, now, max, ref found);
+            if (found < max)
+            {
+                ScanWindow(task, child, task.All, sample, stamp, missing, now, max, ref found);
+            }
+
+            return found;
         }
 
+        // Zone first: the next ring is read only when the nearer one offers nothing, so a child never mixes a
+        // cross-zone parent with same-zone ones (its rarest-first picker would pull zone-held pieces across).
+        var zonePool = task.ZonePool(child.Host.ZoneKey);
+        ScanWindow(task, child, zonePool, sample, stamp, missing, now, max, ref found);
+        if (found < max && zonePool is not null && zonePool.Count > sample)
+        {
+            // A zone larger than the sample: one more random window before settling for fewer parents.
+            ScanWindow(task, child, zonePool, sample, stamp, missing, now, max, ref found);
+        }
+
+        if (found > 0 || reach == Reach.Zone)
+        {
+            return found;
+        }
+
+        ScanWindow(task, child, task.RegionPool(child.Host.Region), sample, stamp, missing, now, max, ref found);
+        if (found == 0)
+        {
+            ScanWindow(task, child, task.All, sample, stamp, missing, now, max, ref found);
+            if (found < max)
+            {
+                ScanWindow(task, child, task.All, sample, stamp, missing, now, max, ref found);
+            }
+        }
+
+        _leftZone = found > 0;
         return found;
+    }
+
+    /// <summary>
+    /// How far a child may look for parents. Unlabelled children, and every child when <see cref="SchedulerOptions.ZoneLeaders"/>
+    /// is 0, mix all rings by score. A zone leader reads its zone, then its region, then everything. Any other child
+    /// reads only its zone while its zone has its leaders; it becomes one (it may lead) only when it finds nothing
+    /// in its zone and the zone has fewer than <see cref="SchedulerOptions.ZoneLeaders"/>.
+    /// </summary>
+    private Reach ReachOf(SwarmTask task, SwarmPeer child)
+    {
+        if (_options.ZoneLeaders == 0 || child.Host.ZoneKey is not { } zone)
+        {
+            return Reach.Mixed;
+        }
+
+        if (child.ZoneLeader)
+        {
+            return Reach.Leader;
+        }
+
+        return task.ZoneLeaders(zone) < _options.ZoneLeaders ? Reach.MayLead : Reach.Zone;
+    }
+
+    private void LeadZone(SwarmTask task, SwarmPeer peer)
+    {
+        task.AddZoneLeader(peer);
+        Refresh(peer);
+        SchedulerLog.ZoneLeader(_logger, task.Digest, peer.Host.Id, peer.Host.Zone);
     }
 
     private int ScanWindow(SwarmTask task, SwarmPeer child, PeerPool? pool, int budget, int stamp, int missing, DateTimeOffset now, int max, ref int found)
@@ -773,8 +849,10 @@ internal sealed class SwarmScheduler
         }
 
         int useful;
-        if (candidate.State == PeerState.Succeeded)
+        if (candidate.State == PeerState.Succeeded || candidate.ZoneLeader)
         {
+            // A finished peer has every piece; a zone leader will (its parents or the origin bring them, and the
+            // agent's SyncPieces stream passes each on as it lands).
             useful = missing;
         }
         else
@@ -929,6 +1007,12 @@ internal sealed class SwarmScheduler
         peer.BackToSourceSlot = slot;
         peer.State = PeerState.BackToSource;
         peer.LastProgress = now;
+        if (_options.ZoneLeaders > 0 && peer.Host.ZoneKey is { } zone && task.ZoneLeaders(zone) < _options.ZoneLeaders)
+        {
+            // The origin's copy enters the zone here: the zone's other children take it from this peer.
+            LeadZone(task, peer);
+        }
+
         Refresh(peer);
         var stripe = task.StripeOf(slot, _options.StripeBackToSource);
         SchedulerLog.BackToSourceGranted(_logger, task.Digest, peer.Host.Id, slot, stripe.Start, stripe.End);
@@ -938,6 +1022,9 @@ internal sealed class SwarmScheduler
     {
         task.BackToSource[holder.BackToSourceSlot] = null;
         holder.BackToSourceSlot = -1;
+
+        // A dead or stalled holder does not bring the blob into its zone either: another child may lead it.
+        task.RemoveZoneLeader(holder, holder.Host.ZoneKey);
         if (holder.State == PeerState.BackToSource)
         {
             holder.State = PeerState.Running;
@@ -957,6 +1044,9 @@ internal sealed class SwarmScheduler
         holder.ClearChildren();
         Refresh(holder);
     }
+
+    private static ParentCandidate Candidate(SwarmPeer parent, double score) =>
+        new(parent.Host.Id, parent.Host.PeerAddress, score, parent.Host.Zone, parent.Host.Region ?? "");
 
     private static void MarkSucceeded(SwarmPeer peer) => peer.State = PeerState.Succeeded;
 
@@ -991,6 +1081,8 @@ internal sealed class SwarmScheduler
         {
             task.RemoveFromPools(peer);
         }
+
+        task.RemoveZoneLeader(peer, peer.Host.ZoneKey);
 
         if (peer.BackToSourceSlot >= 0)
         {
@@ -1028,7 +1120,7 @@ internal sealed class SwarmScheduler
     {
         var offerable = peer.Alive
             && peer.ChildCount < _options.FanOutLimit
-            && (peer.State != PeerState.Running || peer.Pieces.SetCount > 0);
+            && (peer.State != PeerState.Running || peer.Pieces.SetCount > 0 || peer.ZoneLeader);
         if (offerable != peer.InPools)
         {
             if (offerable)
@@ -1107,4 +1199,4 @@ internal sealed class SwarmScheduler
 internal readonly record struct SwarmCounts(int Hosts, int Tasks, int Peers);
 
 /// <summary>One peer's state as the scheduler sees it.</summary>
-internal sealed record PeerSnapshot(PeerState State, int BackToSourceSlot, int PresentPieces, IReadOnlyList<string> Parents, IReadOnlyList<string> Children);
+internal sealed record PeerSnapshot(PeerState State, int BackToSourceSlot, int PresentPieces, IReadOnlyList<string> Parents, IReadOnlyList<string> Children, bool ZoneLeader = false);

@@ -8,6 +8,7 @@ internal sealed class SwarmTask
 {
     private readonly Dictionary<string, PeerPool> _zones = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PeerPool> _regions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _leaders = new(StringComparer.Ordinal);
 
     public SwarmTask(Digest digest, long length, int backToSourceQuota)
     {
@@ -75,6 +76,43 @@ internal sealed class SwarmTask
         }
 
         peer.InPools = false;
+    }
+
+    /// <summary>Peers of this task leading zone <paramref name="zoneKey"/> (see <see cref="SwarmPeer.ZoneLeader"/>).</summary>
+    public int ZoneLeaders(string zoneKey) => _leaders.TryGetValue(zoneKey, out var count) ? count : 0;
+
+    /// <summary>Makes <paramref name="peer"/> a leader of its zone; the caller checks the zone's quota.</summary>
+    public void AddZoneLeader(SwarmPeer peer)
+    {
+        if (peer.ZoneLeader || peer.Host.ZoneKey is not { } zone)
+        {
+            return;
+        }
+
+        _leaders[zone] = ZoneLeaders(zone) + 1;
+        peer.ZoneLeader = true;
+    }
+
+    /// <summary>Frees <paramref name="peer"/>'s leader place, keyed by <paramref name="zoneKey"/> (its zone when it became leader).</summary>
+    public void RemoveZoneLeader(SwarmPeer peer, string? zoneKey)
+    {
+        if (!peer.ZoneLeader)
+        {
+            return;
+        }
+
+        peer.ZoneLeader = false;
+        if (zoneKey is not null && _leaders.TryGetValue(zoneKey, out var count))
+        {
+            if (count <= 1)
+            {
+                _leaders.Remove(zoneKey);
+            }
+            else
+            {
+                _leaders[zoneKey] = count - 1;
+            }
+        }
     }
 
     /// <summary>The piece range back-to-source slot <paramref name="slot"/> fetches.</summary>

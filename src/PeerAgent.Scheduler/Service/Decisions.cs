@@ -88,7 +88,7 @@ internal sealed class Decisions
     {
         for (var i = 0; i < parents.Count; i++)
         {
-            target.Add(new ParentPeer { HostId = parents[i].HostId, PeerAddress = parents[i].PeerAddress });
+            target.Add(new ParentPeer { HostId = parents[i].HostId, PeerAddress = parents[i].PeerAddress, Zone = parents[i].Zone, Region = parents[i].Region });
         }
     }
 

@@ -63,6 +63,9 @@ internal enum ParentBehaviour
     Corrupt,
     Refuse,
     Hang,
+
+    /// <summary>Stores the piece, then does not return until cancelled (as if the store were slow to settle it).</summary>
+    StoreThenHang,
 }
 
 /// <summary>A parent agent that holds <see cref="Content"/> and announces and serves pieces as the test says.</summary>
@@ -135,7 +138,13 @@ internal sealed class FakeParent : IParentClient
 
         var writer = target.BeginPiece(index);
         await writer.WriteAsync(Content.AsMemory((int)_layout.OffsetOf(index), _layout.LengthOf(index)), cancellationToken);
-        return await writer.CompleteAsync(expected, cancellationToken);
+        var digest = await writer.CompleteAsync(expected, cancellationToken);
+        if (Behaviour == ParentBehaviour.StoreThenHang)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        return digest;
     }
 }
 

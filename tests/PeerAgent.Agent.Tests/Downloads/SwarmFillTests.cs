@@ -160,6 +160,47 @@ public sealed class SwarmFillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Fill_ParentInAnotherZoneOfTheRegion_CountsItsBytesAsRegion()
+    {
+        // Only this test runs a fill with zones (the others leave this agent unlabelled: "unknown"), so the
+        // process-wide counter's "region" child moves by exactly this fill's bytes.
+        var region = Agent.Peers.PeerMetrics.ReceivedBytes(PeerLocality.Region);
+        var zone = Agent.Peers.PeerMetrics.ReceivedBytes(PeerLocality.Zone);
+        var (regionBefore, zoneBefore) = (region.Value, zone.Value);
+        var parent = new FakeParent("neighbour", _content).AnnounceAll();
+        parent.Peer.Zone = "zb";
+        parent.Peer.Region = "r1";
+        var session = new FakeSession();
+        session.Decide(FakeSession.Parents(parent));
+        var origin = new FakeOrigin(_content);
+        var fill = NewFill(origin, new FakeParents(parent), zone: "za", region: "r1");
+
+        await DriveAsync(fill.FillAsync(session, "no_scheduler", null, default));
+
+        fill.PeerBytes.Should().Be(_content.Length);
+        (region.Value - regionBefore).Should().Be(_content.Length, "the parent sits in zone zb of this agent's region r1");
+        (zone.Value - zoneBefore).Should().Be(0);
+        await CommitAndCheckAsync();
+    }
+
+    [Fact]
+    public async Task Fill_PiecesStillSettlingWhenTheBlobCompletes_StillCountsTheirBytes()
+    {
+        // Two parents: one takes at most two pieces at a time, and none of these requests returns.
+        var first = new FakeParent("settling-1", _content) { Behaviour = ParentBehaviour.StoreThenHang }.AnnounceAll();
+        var second = new FakeParent("settling-2", _content) { Behaviour = ParentBehaviour.StoreThenHang }.AnnounceAll();
+        var session = new FakeSession();
+        session.Decide(FakeSession.Parents(first, second));
+        var fill = NewFill(new FakeOrigin(_content), new FakeParents(first, second), pieceTimeout: TimeSpan.FromHours(1));
+
+        await DriveAsync(fill.FillAsync(session, "no_scheduler", null, default));
+
+        fill.PeerBytes.Should().Be(_content.Length, "every piece was stored from the parent, though no request returned before the blob was complete");
+        fill.OriginBytes.Should().Be(0);
+        await CommitAndCheckAsync();
+    }
+
+    [Fact]
     public async Task Fill_NoSession_ReadsTheOriginAndReportsEveryPieceUp()
     {
         var origin = new FakeOrigin(_content);
@@ -179,13 +220,15 @@ public sealed class SwarmFillTests : IAsyncLifetime
         int maxInFlight = 4,
         TimeSpan? pieceTimeout = null,
         TimeSpan? stallTimeout = null,
-        RecordingProgress? progress = null) =>
+        RecordingProgress? progress = null,
+        string zone = "",
+        string region = "") =>
         new(
             _partial,
             progress ?? new RecordingProgress(),
             origin.OpenAsync,
             parents,
-            new FillSettings(maxInFlight, pieceTimeout ?? TimeSpan.FromMinutes(5), stallTimeout ?? TimeSpan.FromMinutes(5), "self", MaxOriginResumes: 2, TimeSpan.FromMinutes(30)),
+            new FillSettings(maxInFlight, pieceTimeout ?? TimeSpan.FromMinutes(5), stallTimeout ?? TimeSpan.FromMinutes(5), "self", MaxOriginResumes: 2, TimeSpan.FromMinutes(30), zone, region),
             _time,
             NullLogger.Instance);
 

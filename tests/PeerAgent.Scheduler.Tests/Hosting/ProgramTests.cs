@@ -57,7 +57,7 @@ public sealed class ProgramTests
             "configuration error: Scheduler:HostExpiry 'soon' is not a time span such as 00:00:10 (hh:mm:ss).",
             "configuration error: Scheduler:FanOutLimit 'many' is not a whole number.",
             "configuration error: Scheduler:FanOutLimt is not a known key; known keys in Scheduler: ListenUrl, FanOutLimit, BackToSourceQuota, "
-                + "StripeBackToSource, CandidateParentCount, CandidateSampleSize, ParentFailureLimit, HostExpiry, BackToSourceStallTimeout, "
+                + "StripeBackToSource, ZoneLeaders, CandidateParentCount, CandidateSampleSize, ParentFailureLimit, HostExpiry, BackToSourceStallTimeout, "
                 + "WaitRetryInterval, SweepInterval.");
     }
 

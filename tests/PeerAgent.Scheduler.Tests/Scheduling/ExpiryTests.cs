@@ -38,7 +38,7 @@ public class ExpiryTests
     [Fact]
     public void Sweep_ParentExpires_ChildLosesItAndIsReportedOrphaned()
     {
-        var swarm = new Swarm().Host("child").Host("parent").Host("other", zone: "z2");
+        var swarm = new Swarm().Host("child").Host("parent").Host("other");
         swarm.Peer("child").Seed("parent").Seed("other");
         swarm.Schedule("child").Parents.Should().HaveCount(2);
 

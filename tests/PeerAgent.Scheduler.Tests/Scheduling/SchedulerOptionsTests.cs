@@ -14,6 +14,7 @@ public class SchedulerOptionsTests
     [Theory]
     [InlineData("FanOutLimit", "Scheduler:FanOutLimit must be between 1 and 1024, not 0.")]
     [InlineData("BackToSourceQuota", "Scheduler:BackToSourceQuota must be between 1 and 64, not 0.")]
+    [InlineData("ZoneLeaders", "Scheduler:ZoneLeaders must be between 0 and 64, not -1.")]
     [InlineData("CandidateParentCount", "Scheduler:CandidateParentCount must be between 1 and 64, not 65.")]
     [InlineData("CandidateSampleSize", "Scheduler:CandidateSampleSize must be between 1 and 4096, not -1.")]
     [InlineData("ParentFailureLimit", "Scheduler:ParentFailureLimit must be between 1 and 1000, not 0.")]
@@ -29,6 +30,7 @@ public class SchedulerOptionsTests
         {
             case "FanOutLimit": options.FanOutLimit = 0; break;
             case "BackToSourceQuota": options.BackToSourceQuota = 0; break;
+            case "ZoneLeaders": options.ZoneLeaders = -1; break;
             case "CandidateParentCount": options.CandidateParentCount = 65; break;
             case "CandidateSampleSize": options.CandidateSampleSize = -1; break;
             case "ParentFailureLimit": options.ParentFailureLimit = 0; break;

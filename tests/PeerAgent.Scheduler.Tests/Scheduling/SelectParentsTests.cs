@@ -7,7 +7,8 @@ public class SelectParentsTests
     [Fact]
     public void SelectParents_SeedsAtEveryDistance_RanksSameNodeThenZoneThenRegionThenRemote()
     {
-        var swarm = new Swarm()
+        // Zone-first off: this is about the score; ZoneSelectionTests covers the rings.
+        var swarm = new Swarm(o => o.ZoneLeaders = 0)
             .Host("child", node: "n1", zone: "z1", region: "r1")
             .Host("remote", node: "n4", zone: "z9", region: "r2")
             .Host("region", node: "n3", zone: "z2", region: "r1")
@@ -27,7 +28,7 @@ public class SelectParentsTests
             .Host("region", zone: "b", region: "r1");
         swarm.Peer("child").Seed("elsewhere").Seed("region");
 
-        swarm.Select("child").Should().Equal(["region", "elsewhere"], "zone 'a' of r2 is not the child's zone 'a' of r1");
+        swarm.Select("child").Should().Equal(["region"], "zone 'a' of r2 is not the child's zone 'a' of r1, so the child's region comes first");
     }
 
     [Fact]
@@ -56,7 +57,7 @@ public class SelectParentsTests
     [Fact]
     public void SelectParents_ParentUploadSlotsFull_Skipped()
     {
-        var swarm = new Swarm().Host("child").Host("full", slots: 2).Host("free", zone: "z2");
+        var swarm = new Swarm(o => o.ZoneLeaders = 0).Host("child").Host("full", slots: 2).Host("free", zone: "z2");
         swarm.Peer("child").Seed("full").Seed("free");
         swarm.Select("child").Should().Equal(["full", "free"], "the same-zone parent wins while it has slots");
 
@@ -112,7 +113,8 @@ public class SelectParentsTests
     [Fact]
     public void SelectParents_FailuresReported_DemotesThatParent()
     {
-        var swarm = new Swarm().Host("child", zone: "z1").Host("near", zone: "z1").Host("far", zone: "z2");
+        // Zone-first off: this is about the score, which ranks within a ring too.
+        var swarm = new Swarm(o => o.ZoneLeaders = 0).Host("child", zone: "z1").Host("near", zone: "z1").Host("far", zone: "z2");
         swarm.Peer("child").Seed("near").Seed("far");
         swarm.Select("child").Should().Equal(["near", "far"]);
 
@@ -124,7 +126,7 @@ public class SelectParentsTests
     [Fact]
     public void PieceFailed_AtFailureLimit_DropsParentAndNeverOffersItAgain()
     {
-        var swarm = new Swarm(o => o.ParentFailureLimit = 2).Host("child").Host("bad").Host("good", zone: "z2");
+        var swarm = new Swarm(o => o.ParentFailureLimit = 2).Host("child").Host("bad").Host("good");
         swarm.Peer("child").Seed("bad").Seed("good");
         swarm.Schedule("child").Parents.Should().HaveCount(2);
 
@@ -139,7 +141,7 @@ public class SelectParentsTests
     [Fact]
     public void ParentFailed_DropsParentAtOnce()
     {
-        var swarm = new Swarm().Host("child").Host("p1").Host("p2", zone: "z2");
+        var swarm = new Swarm().Host("child").Host("p1").Host("p2");
         swarm.Peer("child").Seed("p1").Seed("p2");
         swarm.Schedule("child");
 

@@ -33,7 +33,7 @@ public sealed class SchedulerServiceTests
         var decision = await b.NextAsync();
 
         decision.KindCase.Should().Be(AnnounceResponse.KindOneofCase.Parents, "a fetches the whole blob from the origin, so it can feed b");
-        decision.Parents.Parents.Should().ContainSingle().Which.Should().Be(new ParentPeer { HostId = "a", PeerAddress = "http://a.test:65002" });
+        decision.Parents.Parents.Should().ContainSingle().Which.Should().Be(new ParentPeer { HostId = "a", PeerAddress = "http://a.test:65002", Zone = "z1", Region = "r1" }, "the child counts what it receives by where the parent is");
         decision.Parents.PieceSha256.Should().BeEmpty("nobody published piece digests yet");
     }
 
