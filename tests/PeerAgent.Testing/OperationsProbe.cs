@@ -6,7 +6,7 @@ namespace PeerAgent.Testing;
 /// Talks to a PeerAgent process's operations listener (agent or scheduler): waits for <c>/readyz</c> and reads
 /// <c>/metrics</c>.
 /// </summary>
-internal static class OperationsProbe
+public static class OperationsProbe
 {
     private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false })
     {

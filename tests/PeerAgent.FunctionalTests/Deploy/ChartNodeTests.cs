@@ -1,4 +1,3 @@
-using System.Net;
 using PeerAgent.FunctionalTests.Fixtures;
 using PeerAgent.Testing;
 using Xunit.Abstractions;
@@ -15,8 +14,6 @@ public sealed class ChartNodeTests(OriginFixture fixture, ITestOutputHelper outp
     : FunctionalTestBase(output), IClassFixture<OriginFixture>
 {
     private const string UpstreamBytes = "peeragent_upstream_received_bytes_total";
-
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>
     /// The Secrets and ConfigMaps the ci values files expect the user to have created: private-registry-values.yaml's
@@ -61,8 +58,9 @@ public sealed class ChartNodeTests(OriginFixture fixture, ITestOutputHelper outp
 
         await using (await StartAgentAsync(node))
         {
-            using var metrics = await Http.GetAsync(new Uri(node.MetricsUrl + "/metrics"));
-            metrics.StatusCode.Should().Be(HttpStatusCode.OK);
+            var quota = Pods.Env(Pods.Container(node.Agent.PodSpec!, "agent"))["PEERAGENT_Store__QuotaBytes"];
+            (await OperationsProbe.GetMetricsAsync(node.MetricsUrl)).Sum("peeragent_store_quota_bytes")
+                .Should().Be(double.Parse(quota!, System.Globalization.CultureInfo.InvariantCulture), "the chart's agent.store.quota reaches the agent");
         }
 
         foreach (var uninstaller in RenderedNode.Installers(node.Cleanup))
@@ -98,7 +96,7 @@ public sealed class ChartNodeTests(OriginFixture fixture, ITestOutputHelper outp
         var containerd = await StartContainerdAsync();
         Output.WriteLine((await containerd.PullAsync(fixture.Image.Reference, node.OnNode("/etc/containerd/certs.d"))).ToString());
 
-        var metrics = await OperationsProbeMetricsAsync(node);
+        var metrics = await OperationsProbe.GetMetricsAsync(node.MetricsUrl);
         metrics.Sum(UpstreamBytes, ("kind", "blob")).Should().Be(fixture.Image.TotalBlobBytes, "every blob came through the agent the chart configured\n{0}", metrics.Describe("peeragent_"));
         await origin.WaitForQuietAsync();
         origin.BlobBytesServed.Should().Be(fixture.Image.TotalBlobBytes, "the origin sent one copy, to the agent");
@@ -134,26 +132,7 @@ public sealed class ChartNodeTests(OriginFixture fixture, ITestOutputHelper outp
         var handle = new AgentHandle(process);
         try
         {
-            await Wait.UntilAsync(
-                async () =>
-                {
-                    if (process.HasExited)
-                    {
-                        throw new InvalidOperationException($"The agent exited with {process.ExitCode} on the chart's environment:\n{process.Tail()}");
-                    }
-
-                    try
-                    {
-                        using var ready = await Http.GetAsync(new Uri(node.MetricsUrl + "/readyz"));
-                        return ready.StatusCode == HttpStatusCode.OK;
-                    }
-                    catch (HttpRequestException)
-                    {
-                        return false;
-                    }
-                },
-                AgentProcess.ReadyTimeout,
-                "the agent started with the chart's environment answers /readyz");
+            await OperationsProbe.WaitUntilReadyAsync(process, node.MetricsUrl, "agent on the chart's environment", AgentProcess.ReadyTimeout);
             await Wait.UntilAsync(
                 () => process.Output.Contains($"Scheduler {scheduler.Address}/ answers", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(30),
@@ -167,12 +146,6 @@ public sealed class ChartNodeTests(OriginFixture fixture, ITestOutputHelper outp
             await handle.DisposeAsync();
             throw;
         }
-    }
-
-    private static async Task<PrometheusMetrics> OperationsProbeMetricsAsync(RenderedNode node)
-    {
-        var text = await Http.GetStringAsync(new Uri(node.MetricsUrl + "/metrics"));
-        return PrometheusMetrics.Parse(text);
     }
 
     private sealed class AgentHandle(TestProcess process) : IAsyncDisposable

@@ -1,4 +1,3 @@
-using System.Text;
 using PeerAgent.Testing;
 using Xunit.Abstractions;
 
@@ -12,17 +11,7 @@ public sealed class GeneratedCertificateTests(ITestOutputHelper output) : Functi
     {
         var secret = (await ChartValueSets.ObjectsAsync("defaults")).Single(o => o.Kind == "Secret");
         using var dir = new TempDir("tls");
-        foreach (var (key, value) in secret.Json["data"]!.AsObject())
-        {
-            var path = Path.Combine(dir.Path, key);
-            await File.WriteAllTextAsync(path, Encoding.ASCII.GetString(Convert.FromBase64String((string)value!)));
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-        }
-
-        var tls = new TlsFilePaths(Path.Combine(dir.Path, "ca.crt"), Path.Combine(dir.Path, "tls.crt"), Path.Combine(dir.Path, "tls.key"));
+        var tls = RenderedNode.WriteTlsSecret(secret, dir.Path);
         var scheduler = await StartSchedulerAsync(new SchedulerProcessOptions { Tls = tls });
         // No origin: only the scheduler connection matters here.
         var agent = await StartAgentAsync(new AgentOptions

@@ -226,12 +226,12 @@ internal sealed partial class RenderedNode : IDisposable
     public TlsFilePaths? GeneratedTls()
     {
         var secret = Objects.SingleOrDefault(o => o.Kind == "Secret" && o.Json["data"]?["tls.key"] is not null);
-        if (secret is null)
-        {
-            return null;
-        }
+        return secret is null ? null : WriteTlsSecret(secret, Directory.CreateDirectory(Path.Join(_secrets.Path, "generated")).FullName);
+    }
 
-        var directory = Directory.CreateDirectory(Path.Join(_secrets.Path, "generated")).FullName;
+    /// <summary>Writes a rendered TLS Secret's files (ca.crt, tls.crt, tls.key) into <paramref name="directory"/>, as its volume would show them.</summary>
+    public static TlsFilePaths WriteTlsSecret(KubeObject secret, string directory)
+    {
         foreach (var (key, value) in secret.Json["data"]!.AsObject())
         {
             var path = Path.Join(directory, key);
