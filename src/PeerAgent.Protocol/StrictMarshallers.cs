@@ -38,6 +38,12 @@ public static class StrictMarshallers
             });
     }
 
+    /// <summary>A service method with a strict <see cref="Request{T}"/> and a <see cref="Response{T}"/> marshaller.</summary>
+    public static Method<TRequest, TResponse> Method<TRequest, TResponse>(MethodType type, string serviceName, string name, MessageParser<TRequest> parser)
+        where TRequest : class, IMessage<TRequest>
+        where TResponse : class, IBufferMessage =>
+        new(type, serviceName, name, Request(parser), Response<TResponse>());
+
     /// <summary>Writes responses straight into the response pipe.</summary>
     public static Marshaller<T> Response<T>()
         where T : IBufferMessage =>

@@ -11,19 +11,13 @@ namespace PeerAgent.Agent.Peers;
 /// <remarks>See <see cref="StrictMarshallers"/> for why: any peer could otherwise fill our logs with errors that are its fault.</remarks>
 internal static class PeerServiceBinding
 {
-    internal static readonly Method<SyncPiecesRequest, PieceAnnouncement> SyncPieces = new(
-        MethodType.ServerStreaming,
-        Peer.Descriptor.FullName,
-        nameof(PeerService.SyncPieces),
-        StrictMarshallers.Request(SyncPiecesRequest.Parser),
-        StrictMarshallers.Response<PieceAnnouncement>());
+    internal static readonly Method<SyncPiecesRequest, PieceAnnouncement> SyncPieces =
+        StrictMarshallers.Method<SyncPiecesRequest, PieceAnnouncement>(
+            MethodType.ServerStreaming, Peer.Descriptor.FullName, nameof(PeerService.SyncPieces), SyncPiecesRequest.Parser);
 
-    internal static readonly Method<DownloadPieceRequest, PieceChunk> DownloadPiece = new(
-        MethodType.ServerStreaming,
-        Peer.Descriptor.FullName,
-        nameof(PeerService.DownloadPiece),
-        StrictMarshallers.Request(DownloadPieceRequest.Parser),
-        StrictMarshallers.Response<PieceChunk>());
+    internal static readonly Method<DownloadPieceRequest, PieceChunk> DownloadPiece =
+        StrictMarshallers.Method<DownloadPieceRequest, PieceChunk>(
+            MethodType.ServerStreaming, Peer.Descriptor.FullName, nameof(PeerService.DownloadPiece), DownloadPieceRequest.Parser);
 
     /// <summary>Called by grpc-dotnet through <see cref="BindServiceMethodAttribute"/>; it passes no instance.</summary>
     /// <remarks>

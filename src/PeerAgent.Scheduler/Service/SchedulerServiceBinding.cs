@@ -12,19 +12,13 @@ namespace PeerAgent.Scheduler.Service;
 /// </summary>
 internal static class SchedulerServiceBinding
 {
-    internal static readonly Method<HeartbeatRequest, HeartbeatResponse> Heartbeat = new(
-        MethodType.Unary,
-        WireScheduler.Descriptor.FullName,
-        nameof(SchedulerService.Heartbeat),
-        StrictMarshallers.Request(HeartbeatRequest.Parser),
-        StrictMarshallers.Response<HeartbeatResponse>());
+    internal static readonly Method<HeartbeatRequest, HeartbeatResponse> Heartbeat =
+        StrictMarshallers.Method<HeartbeatRequest, HeartbeatResponse>(
+            MethodType.Unary, WireScheduler.Descriptor.FullName, nameof(SchedulerService.Heartbeat), HeartbeatRequest.Parser);
 
-    internal static readonly Method<AnnounceRequest, AnnounceResponse> Announce = new(
-        MethodType.DuplexStreaming,
-        WireScheduler.Descriptor.FullName,
-        nameof(SchedulerService.Announce),
-        StrictMarshallers.Request(AnnounceRequest.Parser),
-        StrictMarshallers.Response<AnnounceResponse>());
+    internal static readonly Method<AnnounceRequest, AnnounceResponse> Announce =
+        StrictMarshallers.Method<AnnounceRequest, AnnounceResponse>(
+            MethodType.DuplexStreaming, WireScheduler.Descriptor.FullName, nameof(SchedulerService.Announce), AnnounceRequest.Parser);
 
     /// <summary>Called by grpc-dotnet through <see cref="BindServiceMethodAttribute"/>; it passes no instance.</summary>
     /// <remarks>The second parameter is the generated base class, as in the generated binder (grpc-dotnet takes its type as the one the service overrides).</remarks>
