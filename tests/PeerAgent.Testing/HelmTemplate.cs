@@ -1,14 +1,4 @@
-using System.Diagnostics;
-
 namespace PeerAgent.Testing;
-
-/// <summary>What one helm-template run printed and how it ended.</summary>
-public sealed record HelmTemplateResult(string CommandLine, int ExitCode, string Output, string Error)
-{
-    public bool Succeeded => ExitCode == 0;
-
-    public override string ToString() => $"`{CommandLine}` exited {ExitCode}:\n{Error}";
-}
 
 /// <summary>
 /// Renders Helm charts with the offline helm-template tool (there is no helm binary here). It lives next to the
@@ -39,38 +29,8 @@ public static class HelmTemplate
     }
 
     /// <summary>Runs helm-template with <paramref name="args"/> to completion, whatever its exit code.</summary>
-    public static async Task<HelmTemplateResult> RunAsync(IEnumerable<string> args)
-    {
-        // Through bash: the tool is a bash wrapper, and a copy of shared/ may have lost its execute bits.
-        var start = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Executable);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var commandLine = $"{Executable} {string.Join(' ', start.ArgumentList)}";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {commandLine}");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"`{commandLine}` did not finish within {Timeout.TotalMinutes:F0} minutes.");
-        }
-
-        return new HelmTemplateResult(commandLine, process.ExitCode, await output, await error);
-    }
+    /// <remarks>Through bash: the tool is a bash wrapper, and a copy of shared/ may have lost its execute bits.</remarks>
+    public static Task<ToolResult> RunAsync(IEnumerable<string> args) => ProcessRunner.RunToolAsync("bash", [Executable, .. args], Timeout);
 
     private static string Find()
     {

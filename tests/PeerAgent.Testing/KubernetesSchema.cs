@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -26,40 +25,8 @@ public static partial class KubernetesSchema
             throw new InvalidOperationException($"{ValidatorDirectory}/node_modules is missing: run scripts/install-deps.sh (it runs npm ci there).");
         }
 
-        var psi = new ProcessStartInfo("node")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = ValidatorDirectory,
-        };
-        psi.ArgumentList.Add(script);
-
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("node did not start");
-        using var cts = new CancellationTokenSource(Timeout);
-        try
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
-            var stderr = process.StandardError.ReadToEndAsync(cts.Token);
-            try
-            {
-                await process.StandardInput.WriteAsync(multiDocumentYaml.AsMemory(), cts.Token);
-                process.StandardInput.Close();
-            }
-            catch (IOException)
-            {
-                // It exited before reading everything (a broken install): its exit code and output say why.
-            }
-
-            await process.WaitForExitAsync(cts.Token);
-            return Parse(process.ExitCode, await stdout, await stderr);
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"node {script} did not finish within {Timeout.TotalSeconds:F0}s.");
-        }
+        var run = await ProcessRunner.RunToolAsync("node", [script], Timeout, input: multiDocumentYaml, workingDirectory: ValidatorDirectory);
+        return Parse(run.ExitCode, run.Output, run.Error);
     }
 
     private static KubernetesSchemaResult Parse(int exitCode, string stdout, string stderr)

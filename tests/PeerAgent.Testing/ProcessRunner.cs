@@ -8,6 +8,14 @@ public sealed record ProcessResult(string CommandLine, int ExitCode, string Outp
     public override string ToString() => $"`{CommandLine}` exited {ExitCode} after {Elapsed.TotalSeconds:F1}s:\n{Output}";
 }
 
+/// <summary>A tool run to completion whose standard output is data (YAML, a report), kept apart from its standard error.</summary>
+public sealed record ToolResult(string CommandLine, int ExitCode, string Output, string Error)
+{
+    public bool Succeeded => ExitCode == 0;
+
+    public override string ToString() => $"`{CommandLine}` exited {ExitCode}:\n{Error}";
+}
+
 /// <summary>Runs short-lived tools (skopeo, ctr, htpasswd) to completion with a deadline.</summary>
 public static class ProcessRunner
 {
@@ -41,4 +49,59 @@ public static class ProcessRunner
 
     public static Task<ProcessResult> RunAsync(string fileName, params string[] arguments) =>
         RunAsync(fileName, arguments, timeout: null);
+
+    /// <summary>
+    /// Runs a tool whose standard output is data (helm-template, kubectl kustomize, the schema validator): stdout
+    /// and stderr apart, so a warning never ends up in the data. Writes <paramref name="input"/> to its stdin when
+    /// given. On timeout kills it and throws; never throws for a non-zero exit.
+    /// </summary>
+    public static async Task<ToolResult> RunToolAsync(
+        string fileName,
+        IEnumerable<string> arguments,
+        TimeSpan timeout,
+        string? input = null,
+        string? workingDirectory = null)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(fileName)
+        {
+            RedirectStandardInput = input is not null,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var commandLine = $"{fileName} {string.Join(' ', start.ArgumentList)}";
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"cannot start {commandLine}");
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            var output = process.StandardOutput.ReadToEndAsync(deadline.Token);
+            var error = process.StandardError.ReadToEndAsync(deadline.Token);
+            if (input is not null)
+            {
+                try
+                {
+                    await process.StandardInput.WriteAsync(input.AsMemory(), deadline.Token);
+                    process.StandardInput.Close();
+                }
+                catch (IOException)
+                {
+                    // It exited before reading everything: its exit code and output say why.
+                }
+            }
+
+            await process.WaitForExitAsync(deadline.Token);
+            return new ToolResult(commandLine, process.ExitCode, await output, await error);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"`{commandLine}` did not finish within {timeout.TotalSeconds:F0}s.");
+        }
+    }
 }

@@ -80,17 +80,8 @@ public sealed class KustomizeTests
         kubectl.Should().NotBeNull("kubectl (with its built-in kustomize) must be installed to check manifests/; it is on the machine image");
 
         // stdout only: a warning on stderr must not end up in the YAML.
-        var start = new System.Diagnostics.ProcessStartInfo(kubectl!, ["kustomize", dir])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(Timeout);
-        await process.WaitForExitAsync(deadline.Token);
-        process.ExitCode.Should().Be(0, "kubectl kustomize {0} must render:\n{1}", dir, await error);
-        return await output;
+        var run = await ProcessRunner.RunToolAsync(kubectl!, ["kustomize", dir], Timeout);
+        run.ExitCode.Should().Be(0, "kubectl kustomize {0} must render:\n{1}", dir, run.Error);
+        return run.Output;
     }
 }
