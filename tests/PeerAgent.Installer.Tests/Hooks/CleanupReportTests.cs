@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using PeerAgent.Installer.Hooks;
+using PeerAgent.Testing;
 
 namespace PeerAgent.Installer.Tests.Hooks;
 
@@ -106,7 +107,7 @@ public sealed class CleanupReportTests : IAsyncDisposable
     [Fact]
     public async Task Process_Sigterm_StopsAndExitsZero()
     {
-        var port = UnusedPort();
+        var port = FreePort.Get();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "PeerAgent.Installer.dll"), "cleanup-report", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--address", "127.0.0.1", "--node", "node-c" })
         {
@@ -119,18 +120,21 @@ public sealed class CleanupReportTests : IAsyncDisposable
             var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
             using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
-            await Until(async () =>
-            {
-                try
+            await Wait.UntilAsync(
+                async () =>
                 {
-                    using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/uninstalled"));
-                    return response.StatusCode == HttpStatusCode.OK;
-                }
-                catch (HttpRequestException) when (!process.HasExited)
-                {
-                    return false;
-                }
-            });
+                    try
+                    {
+                        using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/uninstalled"));
+                        return response.StatusCode == HttpStatusCode.OK;
+                    }
+                    catch (HttpRequestException) when (!process.HasExited)
+                    {
+                        return false;
+                    }
+                },
+                Deadline,
+                "cleanup-report answers on its port");
 
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
@@ -147,24 +151,6 @@ public sealed class CleanupReportTests : IAsyncDisposable
             {
                 process.Kill();
             }
-        }
-    }
-
-    /// <summary>A port that was free a moment ago; nothing in these tests listens on it unless told to.</summary>
-    internal static int UnusedPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
-    private static async Task Until(Func<Task<bool>> condition)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            watch.Elapsed.Should().BeLessThan(Deadline, "cleanup-report should start answering");
-            await Task.Delay(50);
         }
     }
 }

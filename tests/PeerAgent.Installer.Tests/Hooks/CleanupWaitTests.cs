@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using PeerAgent.Installer.Hooks;
+using PeerAgent.Testing;
 
 namespace PeerAgent.Installer.Tests.Hooks;
 
@@ -41,7 +42,7 @@ public sealed class CleanupWaitTests : IAsyncDisposable
     [Fact]
     public void Run_NobodyListens_TimesOutNamingTheAddress()
     {
-        var port = CleanupReportTests.UnusedPort().ToString(CultureInfo.InvariantCulture);
+        var port = FreePort.Get().ToString(CultureInfo.InvariantCulture);
 
         var result = Run("cleanup-wait", "--service", "127.0.0.1", "--port", port, "--timeout", "1s", "--interval", "200ms");
 
