@@ -18,11 +18,13 @@ COPY global.json Directory.Build.props Directory.Packages.props BannedSymbols.tx
 COPY src/PeerAgent.Core/PeerAgent.Core.csproj src/PeerAgent.Core/
 COPY src/PeerAgent.Protocol/PeerAgent.Protocol.csproj src/PeerAgent.Protocol/
 COPY src/PeerAgent.Hosting/PeerAgent.Hosting.csproj src/PeerAgent.Hosting/
+COPY src/PeerAgent.Scheduling/PeerAgent.Scheduling.csproj src/PeerAgent.Scheduling/
 COPY src/PeerAgent.Scheduler/PeerAgent.Scheduler.csproj src/PeerAgent.Scheduler/
 COPY src/PeerAgent.Agent/PeerAgent.Agent.csproj src/PeerAgent.Agent/
 COPY src/PeerAgent.Installer/PeerAgent.Installer.csproj src/PeerAgent.Installer/
-# The agent references the scheduler (embedded when no scheduler address is set): one restore covers both.
+# The agent references the scheduling library (embedded when no scheduler address is set), not the scheduler process.
 RUN dotnet restore src/PeerAgent.Agent/PeerAgent.Agent.csproj -r linux-x64 -p:PublishReadyToRun=true \
+ && dotnet restore src/PeerAgent.Scheduler/PeerAgent.Scheduler.csproj -r linux-x64 -p:PublishReadyToRun=true \
  && dotnet restore src/PeerAgent.Installer/PeerAgent.Installer.csproj -r linux-x64 -p:PublishReadyToRun=true
 COPY proto/ proto/
 COPY src/ src/

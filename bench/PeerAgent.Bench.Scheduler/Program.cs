@@ -3,7 +3,8 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Core.Swarm;
+using PeerAgent.Scheduling.Swarm;
 
 namespace PeerAgent.Bench.Scheduler;
 
@@ -48,7 +49,7 @@ internal static class Program
             var zone = (i / Regions) % ZonesPerRegion;
             var id = "host-" + i.ToString(CultureInfo.InvariantCulture);
             hostIds[i] = id;
-            scheduler.RegisterHost(new HostInfo(
+            scheduler.RegisterHost(new PeerHost(
                 id,
                 "node-" + i.ToString(CultureInfo.InvariantCulture),
                 "zone-" + region.ToString(CultureInfo.InvariantCulture) + zone.ToString(CultureInfo.InvariantCulture),

@@ -4,8 +4,7 @@ using PeerAgent.Agent.Peers;
 using PeerAgent.Agent.Swarm;
 using PeerAgent.Hosting.Configuration;
 using PeerAgent.Hosting.Tls;
-using PeerAgent.Scheduler.Hosting;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Hosting;
 
 namespace PeerAgent.Agent.Configuration;
 
@@ -27,7 +26,7 @@ internal static class AgentConfiguration
             .AddSectionOptions(configuration, PeerOptions.Section, new PeerOptionsValidator())
             .AddSectionOptions<NodeOptions>(configuration, NodeOptions.Section)
             .AddSectionOptions(configuration, SchedulerClientOptions.Section, new SchedulerClientOptionsValidator())
-            .AddSectionOptions(configuration, EmbeddedSchedulerSection, new SchedulerOptionsValidator(EmbeddedSchedulerSection))
+            .AddPeerAgentSchedulerOptions(configuration, EmbeddedSchedulerSection)
             .AddTlsOptions(
                 configuration,
                 ($"{PeerOptions.Section}:{nameof(PeerOptions.ListenUrl)}", new PeerOptions().ListenUrl),

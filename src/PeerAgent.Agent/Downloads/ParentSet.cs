@@ -2,6 +2,7 @@ using PeerAgent.Agent.Peers;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
 using PeerAgent.Core.Storage;
+using PeerAgent.Protocol;
 using PeerAgent.Protocol.V1;
 
 namespace PeerAgent.Agent.Downloads;
@@ -79,9 +80,9 @@ internal sealed class ParentSet(PartialBlob partial, PieceClaims claims, IParent
         {
             for (var i = 0; i < digests.Count; i++)
             {
-                if (digests[i].Length == 32)
+                if (_expected[i] is null && WireMapping.TryFromWire(digests[i], out var sha256))
                 {
-                    _expected[i] ??= Digest.FromHash("sha256", digests[i].Span);
+                    _expected[i] = sha256;
                 }
             }
         }
@@ -101,10 +102,10 @@ internal sealed class ParentSet(PartialBlob partial, PieceClaims claims, IParent
             parent.Have ??= new PieceBitmap(layout.PieceCount);
             foreach (var piece in message.Pieces)
             {
-                if ((uint)piece.Index < (uint)layout.PieceCount && piece.Sha256.Length == 32)
+                if ((uint)piece.Index < (uint)layout.PieceCount && WireMapping.TryFromWire(piece.Sha256, out var sha256))
                 {
                     parent.Have.Set(piece.Index);
-                    parent.Digests[piece.Index] = Digest.FromHash("sha256", piece.Sha256.Span);
+                    parent.Digests[piece.Index] = sha256;
                 }
             }
         }

@@ -18,7 +18,7 @@ using PeerAgent.Core.Storage;
 using PeerAgent.Hosting;
 using PeerAgent.Hosting.Configuration;
 using PeerAgent.Hosting.Tls;
-using PeerAgent.Scheduler.Hosting;
+using PeerAgent.Scheduling.Hosting;
 
 namespace PeerAgent.Agent.Hosting;
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Storage;
 using PeerAgent.Protocol.V1;
+using PeerAgent.Protocol;
 
 namespace PeerAgent.Agent.Peers;
 
@@ -83,7 +84,7 @@ internal sealed class PeerClient : IParentClient, IDisposable
         var request = new DownloadPieceRequest { TaskDigest = target.Digest.ToString(), PieceIndex = index };
         if (expected is { } e)
         {
-            request.ExpectedSha256 = PeerService.HashBytes(e);
+            request.ExpectedSha256 = WireMapping.ToWire(e);
         }
 
         using var call = OpenPiece(request, cancellationToken);
@@ -98,12 +99,11 @@ internal sealed class PeerClient : IParentClient, IDisposable
         {
             var header = first.Header
                 ?? throw new PeerPieceException($"peer {_peer} sent piece {index} of {target.Digest} without a header");
-            if (header.PieceIndex != index || header.ContentLength != layout.Length || header.PieceOffset != offset || header.PieceLength != length || header.PieceSha256.Length != 32)
+            if (header.PieceIndex != index || header.ContentLength != layout.Length || header.PieceOffset != offset || header.PieceLength != length || !WireMapping.TryFromWire(header.PieceSha256, out var announced))
             {
                 throw new PeerPieceException($"peer {_peer} sent a header for piece {header.PieceIndex} ({header.PieceOffset}+{header.PieceLength} of {header.ContentLength}) when asked for piece {index} ({offset}+{length} of {layout.Length})");
             }
 
-            var announced = Digest.FromHash("sha256", header.PieceSha256.Span);
             if (expected is { } wanted && wanted != announced)
             {
                 throw new PeerPieceException($"peer {_peer} offers piece {index} of {target.Digest} as {announced}, expected {wanted}");

@@ -7,6 +7,7 @@ using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
 using PeerAgent.Core.Storage;
 using PeerAgent.Protocol.V1;
+using PeerAgent.Protocol;
 
 namespace PeerAgent.Agent.Peers;
 
@@ -67,7 +68,7 @@ internal sealed class PeerService : Peer.PeerBase
                 continue;
             }
 
-            message.Pieces.Add(new PieceInfo { Index = i, Sha256 = HashBytes(partial.GetPieceDigest(i)) });
+            message.Pieces.Add(new PieceInfo { Index = i, Sha256 = WireMapping.ToWire(partial.GetPieceDigest(i)) });
             sent.Set(i);
             if (message.Pieces.Count == AnnouncementBatch)
             {
@@ -88,7 +89,7 @@ internal sealed class PeerService : Peer.PeerBase
 
             sent.Set(piece.Index);
             var update = NewAnnouncement(layout);
-            update.Pieces.Add(new PieceInfo { Index = piece.Index, Sha256 = HashBytes(piece.Sha256) });
+            update.Pieces.Add(new PieceInfo { Index = piece.Index, Sha256 = WireMapping.ToWire(piece.Sha256) });
             await responseStream.WriteAsync(update, cancellationToken);
         }
     }
@@ -142,7 +143,7 @@ internal sealed class PeerService : Peer.PeerBase
                 PieceIndex = index,
                 PieceOffset = layout.OffsetOf(index),
                 PieceLength = layout.LengthOf(index),
-                PieceSha256 = HashBytes(pieceDigest),
+                PieceSha256 = WireMapping.ToWire(pieceDigest),
             };
             var source = new PieceSource(_store, task, reader, partial);
             try
@@ -264,17 +265,6 @@ internal sealed class PeerService : Peer.PeerBase
 
     private static PieceAnnouncement NewAnnouncement(PieceLayout layout) =>
         new() { ContentLength = layout.Length, PieceCount = layout.PieceCount };
-
-    internal static ByteString HashBytes(Digest sha256)
-    {
-        Span<byte> hash = stackalloc byte[32];
-        if (Convert.FromHexString(sha256.Hex, hash, out _, out var written) != System.Buffers.OperationStatus.Done || written != 32)
-        {
-            throw new InvalidOperationException($"piece digest {sha256} is not sha256");
-        }
-
-        return ByteString.CopyFrom(hash);
-    }
 
     private static void CheckIndex(int index, PieceLayout layout, Digest task) =>
         PieceRequests.ThrowIfFailed(PieceRequests.CheckIndex(index, layout, task));

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Core.Oci;
 using PeerAgent.Protocol.V1;
+using PeerAgent.Protocol;
 
 namespace PeerAgent.Agent.Swarm;
 
@@ -47,7 +48,7 @@ internal sealed class AnnounceSession : ISchedulerSession, IAsyncDisposable
     {
         var finished = new PiecesFinished();
         finished.Indexes.Add(index);
-        finished.Sha256.Add(PeerService.HashBytes(sha256));
+        finished.Sha256.Add(WireMapping.ToWire(sha256));
         Send(new AnnounceRequest { PiecesFinished = finished });
     }
 
@@ -65,7 +66,7 @@ internal sealed class AnnounceSession : ISchedulerSession, IAsyncDisposable
         var finished = new DownloadFinished();
         foreach (var digest in pieceDigests)
         {
-            finished.PieceSha256.Add(PeerService.HashBytes(digest));
+            finished.PieceSha256.Add(WireMapping.ToWire(digest));
         }
 
         return CloseAsync(new AnnounceRequest { DownloadFinished = finished });

@@ -9,7 +9,9 @@ using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Core.Hosting;
 using PeerAgent.Core.Oci;
+using PeerAgent.Core.Swarm;
 using PeerAgent.Hosting.Tls;
+using PeerAgent.Protocol;
 using PeerAgent.Protocol.V1;
 
 namespace PeerAgent.Agent.Swarm;
@@ -37,6 +39,7 @@ internal sealed class SchedulerConnection : IDisposable
     private readonly PeerUploadLimits _uploads;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly HostInfo _wireHost;
     private long _skipUntilTicks;
 
     public SchedulerConnection(
@@ -55,15 +58,14 @@ internal sealed class SchedulerConnection : IDisposable
         _logger = logger;
         Address = new Uri(options.IsEmbedded ? EmbeddedAddress(peer.ListenUrl) : options.Address);
         var advertise = AdvertiseUrl(peer);
-        Host = new HostInfo
-        {
-            HostId = $"{node.ResolvedName}/{new Uri(advertise).Authority}",
-            NodeName = node.ResolvedName,
-            Zone = node.Zone,
-            Region = node.Region,
-            PeerAddress = advertise,
-            UploadCapacity = peer.MaxConcurrentUploads,
-        };
+        Host = new PeerHost(
+            HostId: $"{node.ResolvedName}/{new Uri(advertise).Authority}",
+            NodeName: node.ResolvedName,
+            Zone: node.Zone,
+            Region: node.Region,
+            PeerAddress: advertise,
+            UploadCapacity: peer.MaxConcurrentUploads);
+        _wireHost = WireMapping.ToWire(Host);
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,
@@ -80,7 +82,7 @@ internal sealed class SchedulerConnection : IDisposable
     public Uri Address { get; }
 
     /// <summary>This agent as the scheduler knows it.</summary>
-    public HostInfo Host { get; }
+    public PeerHost Host { get; }
 
     /// <summary>The scheduler id from the last heartbeat; a change means it restarted and forgot everything.</summary>
     public string? SchedulerId { get; private set; }
@@ -106,7 +108,7 @@ internal sealed class SchedulerConnection : IDisposable
             first.CancelAfter(_options.ConnectTimeout);
             await call.RequestStream.WriteAsync(new AnnounceRequest
             {
-                Register = new RegisterPeer { Host = Host, TaskDigest = task.ToString(), ContentLength = length, Bitmap = ByteString.CopyFrom(bitmap) },
+                Register = new RegisterPeer { Host = _wireHost, TaskDigest = task.ToString(), ContentLength = length, Bitmap = ByteString.CopyFrom(bitmap) },
             }, first.Token);
             if (!await call.ResponseStream.MoveNext(first.Token))
             {
@@ -138,7 +140,7 @@ internal sealed class SchedulerConnection : IDisposable
         try
         {
             var response = await _client.HeartbeatAsync(
-                new HeartbeatRequest { Host = Host, CurrentUploads = inFlight },
+                new HeartbeatRequest { Host = _wireHost, CurrentUploads = inFlight },
                 deadline: _time.GetUtcNow().UtcDateTime + _options.ConnectTimeout,
                 cancellationToken: cancellationToken);
             // It answers: downloads may ask it again at once, not only when the skip window after a failure ends.
@@ -173,7 +175,7 @@ internal sealed class SchedulerConnection : IDisposable
             using var call = _client.Announce(cancellationToken: cancellationToken);
             await call.RequestStream.WriteAsync(new AnnounceRequest
             {
-                Register = new RegisterPeer { Host = Host, TaskDigest = task.ToString(), ContentLength = length, Complete = true },
+                Register = new RegisterPeer { Host = _wireHost, TaskDigest = task.ToString(), ContentLength = length, Complete = true },
             }, cancellationToken);
             var answered = await call.ResponseStream.MoveNext(cancellationToken);
             await call.RequestStream.CompleteAsync();

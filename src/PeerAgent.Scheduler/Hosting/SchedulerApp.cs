@@ -8,8 +8,9 @@ using PeerAgent.Core.Hosting;
 using PeerAgent.Hosting;
 using PeerAgent.Hosting.Configuration;
 using PeerAgent.Hosting.Tls;
-using PeerAgent.Scheduler.Scheduling;
 using PeerAgent.Scheduler.Topology;
+using PeerAgent.Scheduling.Hosting;
+using PeerAgent.Scheduling.Swarm;
 
 namespace PeerAgent.Scheduler.Hosting;
 
@@ -46,7 +47,7 @@ internal static class SchedulerApp
         // Every section the scheduler process owns (and Kubernetes, below); ListenUrl and the scheduling keys share "Scheduler".
         builder.Services
             .AddSectionOptions(builder.Configuration, SchedulerHostOptions.Section, new SchedulerHostOptionsValidator())
-            .AddSectionOptions(builder.Configuration, SchedulerOptions.Section, new SchedulerOptionsValidator(SchedulerOptions.Section))
+            .AddPeerAgentSchedulerOptions(builder.Configuration, SchedulerOptions.Section)
             .AddSectionOptions(builder.Configuration, SchedulerMetricsOptions.Section, new SchedulerMetricsOptionsValidator())
             .AddTlsOptions(builder.Configuration, ($"{SchedulerHostOptions.Section}:{nameof(SchedulerHostOptions.ListenUrl)}", new SchedulerHostOptions().ListenUrl));
 

@@ -1,5 +1,5 @@
 using PeerAgent.Hosting.Configuration;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Swarm;
 using PeerAgent.Scheduler.Topology;
 
 namespace PeerAgent.Scheduler.Hosting;

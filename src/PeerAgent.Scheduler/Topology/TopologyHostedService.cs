@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PeerAgent.Scheduling.Topology;
 
 namespace PeerAgent.Scheduler.Topology;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerAgent.Hosting.Configuration;
+using PeerAgent.Scheduling.Topology;
 
 namespace PeerAgent.Scheduler.Topology;
 

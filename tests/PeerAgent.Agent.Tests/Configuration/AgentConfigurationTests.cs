@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Hosting;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Agent.Swarm;
-using PeerAgent.Scheduler.Scheduling;
 using PeerAgent.Testing;
 
 namespace PeerAgent.Agent.Tests.Configuration;
@@ -65,10 +64,6 @@ public sealed class AgentConfigurationTests : IDisposable
         var connection = services.GetRequiredService<SchedulerConnection>();
         connection.Host.UploadCapacity.Should().Be(9);
         connection.Host.NodeName.Should().Be("node-a");
-
-        var embedded = services.GetRequiredService<IOptions<SchedulerOptions>>().Value;
-        embedded.FanOutLimit.Should().Be(3);
-        services.GetRequiredService<SwarmScheduler>().Options.Should().BeSameAs(embedded, "the embedded scheduler runs on the validated EmbeddedScheduler options");
     }
 
     [Fact]

@@ -4,7 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using PeerAgent.Hosting.Configuration;
 using PeerAgent.Scheduler.Hosting;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Hosting;
+using PeerAgent.Scheduling.Swarm;
 
 namespace PeerAgent.Scheduler.Tests.Hosting;
 
@@ -123,13 +124,31 @@ public sealed class SchedulerConfigurationTests
             .AddInMemoryCollection(new Dictionary<string, string?> { ["EmbeddedScheduler:SweepInterval"] = "00:00:00" })
             .Build();
         var services = new ServiceCollection().AddLogging()
-            .AddSectionOptions(configuration, "EmbeddedScheduler", new SchedulerOptionsValidator("EmbeddedScheduler"))
+            .AddPeerAgentSchedulerOptions(configuration, "EmbeddedScheduler")
             .AddPeerAgentScheduler();
         using var provider = services.BuildServiceProvider();
 
         var resolve = () => provider.GetRequiredService<SwarmScheduler>();
 
         resolve.Should().Throw<OptionsValidationException>().WithMessage("*EmbeddedScheduler:SweepInterval must be positive*");
+    }
+
+    [Fact]
+    public void AddPeerAgentScheduler_ValidOptions_SchedulerRunsOnTheBoundSection()
+    {
+        // What an agent's embedded scheduler gets: the library binds EmbeddedScheduler:* through its public surface.
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["EmbeddedScheduler:FanOutLimit"] = "3" })
+            .Build();
+        var services = new ServiceCollection().AddLogging()
+            .AddPeerAgentSchedulerOptions(configuration, "EmbeddedScheduler")
+            .AddPeerAgentScheduler();
+        using var provider = services.BuildServiceProvider();
+
+        var scheduler = provider.GetRequiredService<SwarmScheduler>();
+
+        scheduler.Options.FanOutLimit.Should().Be(3);
+        scheduler.Options.Should().BeSameAs(provider.GetRequiredService<IOptions<SchedulerOptions>>().Value, "the scheduler runs on the validated instance");
     }
 
     private static WebApplication? Build(string[] args, out IReadOnlyList<string> errors) => SchedulerApp.Build(args, out errors);

@@ -1,5 +1,5 @@
 using PeerAgent.Core.Oci;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Swarm;
 
 namespace PeerAgent.Scheduler.Tests.Scheduling;
 

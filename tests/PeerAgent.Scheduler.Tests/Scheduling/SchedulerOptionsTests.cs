@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Swarm;
 
 namespace PeerAgent.Scheduler.Tests.Scheduling;
 

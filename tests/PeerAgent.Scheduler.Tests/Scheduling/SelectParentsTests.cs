@@ -1,4 +1,4 @@
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Swarm;
 
 namespace PeerAgent.Scheduler.Tests.Scheduling;
 

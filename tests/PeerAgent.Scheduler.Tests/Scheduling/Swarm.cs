@@ -2,7 +2,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Core.Swarm;
+using PeerAgent.Scheduling.Swarm;
 
 namespace PeerAgent.Scheduler.Tests.Scheduling;
 
@@ -28,7 +29,7 @@ internal sealed class Swarm
 
     public Swarm Host(string id, string node = "", string zone = "z1", string region = "r1", int slots = 4)
     {
-        Scheduler.RegisterHost(new HostInfo(id, node.Length == 0 ? "node-" + id : node, zone, region, id + ":65002", slots));
+        Scheduler.RegisterHost(new PeerHost(id, node.Length == 0 ? "node-" + id : node, zone, region, id + ":65002", slots));
         return this;
     }
 

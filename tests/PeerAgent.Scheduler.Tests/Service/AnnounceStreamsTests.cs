@@ -1,8 +1,8 @@
 using Grpc.Core;
 using PeerAgent.Core.Pieces;
 using AnnounceResponse = PeerAgent.Protocol.V1.AnnounceResponse;
-using PeerAgent.Scheduler.Scheduling;
-using PeerAgent.Scheduler.Service;
+using PeerAgent.Scheduling.Swarm;
+using PeerAgent.Scheduling.Service;
 
 namespace PeerAgent.Scheduler.Tests.Service;
 
@@ -26,7 +26,7 @@ public sealed class AnnounceStreamsTests
     }
 
     private static AnnounceStream Stream(PeerRef peer) =>
-        new(peer, new PeerAgent.Scheduler.Scheduling.HostInfo(peer.HostId, "n", "z", "r", "http://a:1", 1), SchedulerTestHost.Length, new PieceBitmap(SchedulerTestHost.PieceCount), new NullWriter(), CancellationToken.None);
+        new(peer, new PeerAgent.Core.Swarm.PeerHost(peer.HostId, "n", "z", "r", "http://a:1", 1), SchedulerTestHost.Length, new PieceBitmap(SchedulerTestHost.PieceCount), new NullWriter(), CancellationToken.None);
 
     private sealed class NullWriter : IServerStreamWriter<AnnounceResponse>
     {

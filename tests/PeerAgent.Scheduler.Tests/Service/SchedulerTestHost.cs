@@ -14,8 +14,9 @@ using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
 using PeerAgent.Protocol.V1;
 using PeerAgent.Scheduler.Hosting;
-using PeerAgent.Scheduler.Scheduling;
-using PeerAgent.Scheduler.Service;
+using PeerAgent.Scheduling.Hosting;
+using PeerAgent.Scheduling.Swarm;
+using PeerAgent.Scheduling.Service;
 using HostInfo = PeerAgent.Protocol.V1.HostInfo;
 using WireScheduler = PeerAgent.Protocol.V1.Scheduler;
 

@@ -1,3 +1,4 @@
+using PeerAgent.Scheduling.Topology;
 using k8s;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;

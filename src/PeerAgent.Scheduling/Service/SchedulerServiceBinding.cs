@@ -3,7 +3,7 @@ using PeerAgent.Protocol;
 using PeerAgent.Protocol.V1;
 using WireScheduler = PeerAgent.Protocol.V1.Scheduler;
 
-namespace PeerAgent.Scheduler.Service;
+namespace PeerAgent.Scheduling.Service;
 
 /// <summary>
 /// Binds <see cref="SchedulerService"/> in place of the generated <c>Scheduler.BindService</c> (named by the attribute

@@ -1,4 +1,4 @@
-namespace PeerAgent.Scheduler.Scheduling;
+namespace PeerAgent.Scheduling.Swarm;
 
 /// <summary>How far one decision looks for parents (see <c>SwarmScheduler.ReachOf</c>).</summary>
 internal enum Reach

@@ -1,24 +1,34 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using PeerAgent.Scheduler.Scheduling;
-using PeerAgent.Scheduler.Service;
-using PeerAgent.Scheduler.Topology;
+using PeerAgent.Hosting.Configuration;
+using PeerAgent.Scheduling.Swarm;
+using PeerAgent.Scheduling.Service;
+using PeerAgent.Scheduling.Topology;
 
-namespace PeerAgent.Scheduler.Hosting;
+namespace PeerAgent.Scheduling.Hosting;
 
 /// <summary>
-/// Puts the scheduler into a host: the scheduler process (<see cref="SchedulerApp"/>) and an agent that runs it
-/// in-process when no scheduler address is configured use the same two calls.
+/// The scheduling library's public surface: the scheduler process and an agent that runs the scheduler in-process
+/// when no scheduler address is configured put it into their host with the same three calls, and see nothing else.
 /// </summary>
-internal static class SchedulerServiceCollectionExtensions
+public static class SchedulerServiceCollectionExtensions
 {
     /// <summary>
+    /// Binds the scheduling options (FanOutLimit, BackToSourceQuota, ZoneLeaders, ...) to <paramref name="section"/>
+    /// (<c>Scheduler</c> in the scheduler process, <c>EmbeddedScheduler</c> in an agent) and checks them at start,
+    /// naming each bad key in that section.
+    /// </summary>
+    public static IServiceCollection AddPeerAgentSchedulerOptions(this IServiceCollection services, IConfiguration configuration, string section) =>
+        services.AddSectionOptions(configuration, section, new SchedulerOptionsValidator(section));
+
+    /// <summary>
     /// Registers the scheduler core, the Announce stream registry, the sweeper (a hosted service) and gRPC. The host
-    /// binds <see cref="SchedulerOptions"/> to its section (<c>AddSectionOptions</c>); an invalid value throws
+    /// binds the options first (<see cref="AddPeerAgentSchedulerOptions"/>); an invalid value throws
     /// <see cref="OptionsValidationException"/> naming the key when the scheduler is first resolved.
     /// <see cref="TimeProvider"/> is added only if none is registered, so tests can bring a fake clock.
     /// </summary>

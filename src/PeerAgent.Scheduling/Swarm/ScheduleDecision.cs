@@ -1,4 +1,4 @@
-namespace PeerAgent.Scheduler.Scheduling;
+namespace PeerAgent.Scheduling.Swarm;
 
 /// <summary>What a child should do next.</summary>
 internal enum ScheduleOutcome

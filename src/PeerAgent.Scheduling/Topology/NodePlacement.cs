@@ -1,4 +1,4 @@
-namespace PeerAgent.Scheduler.Topology;
+namespace PeerAgent.Scheduling.Topology;
 
 /// <summary>
 /// Where a Kubernetes Node sits: its <c>topology.kubernetes.io/zone</c>, <c>topology.kubernetes.io/region</c> and

@@ -1,6 +1,6 @@
 using PeerAgent.Core.Pieces;
 
-namespace PeerAgent.Scheduler.Scheduling;
+namespace PeerAgent.Scheduling.Swarm;
 
 /// <summary>Where a peer is in its download.</summary>
 internal enum PeerState

@@ -2,13 +2,13 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
+using PeerAgent.Core.Swarm;
+using PeerAgent.Protocol;
 using PeerAgent.Protocol.V1;
-using PeerAgent.Scheduler.Scheduling;
-using CoreHostInfo = PeerAgent.Scheduler.Scheduling.HostInfo;
-using WireHostInfo = PeerAgent.Protocol.V1.HostInfo;
+using PeerAgent.Scheduling.Swarm;
 using WireScheduler = PeerAgent.Protocol.V1.Scheduler;
 
-namespace PeerAgent.Scheduler.Service;
+namespace PeerAgent.Scheduling.Service;
 
 /// <summary>
 /// The scheduler's gRPC service (scheduler.proto): Heartbeat keeps hosts alive, and one Announce stream per
@@ -17,9 +17,6 @@ namespace PeerAgent.Scheduler.Service;
 [BindServiceMethod(typeof(SchedulerServiceBinding), nameof(SchedulerServiceBinding.BindService))]
 internal sealed class SchedulerService : WireScheduler.SchedulerBase
 {
-    /// <summary>Longest host id accepted; ids are names, and the scheduler keeps every one in memory.</summary>
-    internal const int MaxHostIdLength = 256;
-
     private const int MaxReasonLength = 200;
 
     private readonly SwarmScheduler _scheduler;
@@ -42,7 +39,7 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
     public override Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var host = _placements.Place(ToHostInfo(request.Host, "host"));
+        var host = _placements.Place(ToHost(request.Host, "host"));
         if (!_scheduler.Heartbeat(host.HostId, request.CurrentUploads))
         {
             // Unknown (first contact, expired, or this scheduler restarted): register, then record the load.
@@ -126,7 +123,7 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
         }
 
         var register = first.Register;
-        var host = _placements.Place(ToHostInfo(register.Host, "register.host"));
+        var host = _placements.Place(ToHost(register.Host, "register.host"));
         if (!Digest.TryParse(register.TaskDigest, out var digest))
         {
             throw Invalid($"register.task_digest '{Shorten(register.TaskDigest)}' is not a digest such as sha256:<64 lower-case hex>");
@@ -249,42 +246,17 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
         var digests = new Digest[pieceCount];
         for (var i = 0; i < digests.Length; i++)
         {
-            var hash = finished.PieceSha256[i].Span;
-            if (hash.Length != 32)
+            if (!WireMapping.TryFromWire(finished.PieceSha256[i], out digests[i]))
             {
-                throw Invalid($"download_finished.piece_sha256[{i}] has {hash.Length} bytes; a sha256 is 32");
+                throw Invalid($"download_finished.piece_sha256[{i}] has {finished.PieceSha256[i].Length} bytes; a sha256 is 32");
             }
-
-            digests[i] = Digest.FromHash("sha256", hash);
         }
 
         _scheduler.PublishPieceDigests(peer.Task, peer.HostId, digests);
     }
 
-    private static CoreHostInfo ToHostInfo(WireHostInfo? host, string field)
-    {
-        if (host is null)
-        {
-            throw Invalid($"{field} is missing; it must carry at least host_id");
-        }
-
-        if (string.IsNullOrEmpty(host.HostId))
-        {
-            throw Invalid($"{field}.host_id is empty");
-        }
-
-        if (host.HostId.Length > MaxHostIdLength)
-        {
-            throw Invalid($"{field}.host_id has {host.HostId.Length} characters; at most {MaxHostIdLength} are allowed");
-        }
-
-        if (host.UploadCapacity < 0)
-        {
-            throw Invalid($"{field}.upload_capacity must not be negative, not {host.UploadCapacity}");
-        }
-
-        return new CoreHostInfo(host.HostId, host.NodeName, host.Zone, host.Region, host.PeerAddress, host.UploadCapacity);
-    }
+    private static PeerHost ToHost(HostInfo? host, string field) =>
+        WireMapping.FromWire(host, field, out var error) ?? throw Invalid(error!);
 
     private static string KindName(AnnounceRequest.KindOneofCase kind) => kind switch
     {

@@ -1,4 +1,4 @@
-namespace PeerAgent.Scheduler.Scheduling;
+namespace PeerAgent.Scheduling.Swarm;
 
 /// <summary>Piece indexes <c>[Start, End)</c>.</summary>
 internal readonly record struct PieceRange(int Start, int End)

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
-using PeerAgent.Scheduler.Scheduling;
-using PeerAgent.Scheduler.Topology;
+using PeerAgent.Scheduling.Swarm;
+using PeerAgent.Scheduling.Topology;
+using PeerAgent.Core.Swarm;
 
-namespace PeerAgent.Scheduler.Service;
+namespace PeerAgent.Scheduling.Service;
 
 /// <summary>
 /// Gives hosts their zone and region before they reach the core: from their Node when <see cref="INodeTopology"/> is
@@ -15,7 +16,7 @@ internal sealed class HostPlacements(SwarmScheduler scheduler, INodeTopology top
     // Pruned of hosts the core dropped once it is both large and twice the live set (see Register).
     private readonly ConcurrentDictionary<string, NodePlacement> _placed = new(StringComparer.Ordinal);
 
-    public HostInfo Place(HostInfo host)
+    public PeerHost Place(PeerHost host)
     {
         ArgumentNullException.ThrowIfNull(host);
         if (!topology.IsAuthoritative)
@@ -29,7 +30,7 @@ internal sealed class HostPlacements(SwarmScheduler scheduler, INodeTopology top
     }
 
     /// <summary>Registers a placed host with the core.</summary>
-    public void Register(HostInfo host)
+    public void Register(PeerHost host)
     {
         ArgumentNullException.ThrowIfNull(host);
         scheduler.RegisterHost(host);
@@ -52,7 +53,7 @@ internal sealed class HostPlacements(SwarmScheduler scheduler, INodeTopology top
     }
 
     /// <summary>For a known host that heartbeats: registers it again when its placed zone or region moved.</summary>
-    public void Refresh(HostInfo host)
+    public void Refresh(PeerHost host)
     {
         ArgumentNullException.ThrowIfNull(host);
         if (topology.IsAuthoritative

@@ -1,4 +1,4 @@
-namespace PeerAgent.Scheduler.Topology;
+namespace PeerAgent.Scheduling.Topology;
 
 /// <summary>No Kubernetes API: each agent's own <c>Node:Zone</c> and <c>Node:Region</c> are used as they are.</summary>
 internal sealed class AgentReportedTopology : INodeTopology

@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using PeerAgent.Core.Pieces;
 
-namespace PeerAgent.Scheduler.Scheduling;
+namespace PeerAgent.Scheduling.Swarm;
 
 /// <summary>Word-at-a-time set arithmetic on piece bitmaps, so scoring a candidate costs a few dozen instructions.</summary>
 internal static class BitmapWords

@@ -2,10 +2,11 @@ using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using PeerAgent.Core.Oci;
+using PeerAgent.Protocol;
 using PeerAgent.Protocol.V1;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Swarm;
 
-namespace PeerAgent.Scheduler.Service;
+namespace PeerAgent.Scheduling.Service;
 
 /// <summary>Turns <see cref="SwarmScheduler.Schedule"/> into the wire's <see cref="AnnounceResponse"/>.</summary>
 internal sealed class Decisions
@@ -62,7 +63,7 @@ internal sealed class Decisions
                 var digests = _scheduler.PieceDigestsOf(peer.Task);
                 if (digests is not null)
                 {
-                    parents.PieceSha256.AddRange(_pieceDigests.GetValue(digests, ToWire));
+                    parents.PieceSha256.AddRange(_pieceDigests.GetValue(digests, WireMapping.ToWire));
                 }
 
                 return new AnnounceResponse { Parents = parents };
@@ -90,16 +91,5 @@ internal sealed class Decisions
         {
             target.Add(new ParentPeer { HostId = parents[i].HostId, PeerAddress = parents[i].PeerAddress, Zone = parents[i].Zone, Region = parents[i].Region });
         }
-    }
-
-    private static ByteString[] ToWire(IReadOnlyList<Digest> digests)
-    {
-        var wire = new ByteString[digests.Count];
-        for (var i = 0; i < wire.Length; i++)
-        {
-            wire[i] = UnsafeByteOperations.UnsafeWrap(Convert.FromHexString(digests[i].Hex));
-        }
-
-        return wire;
     }
 }

@@ -1,7 +1,7 @@
 using PeerAgent.Hosting.Configuration;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Swarm;
 
-namespace PeerAgent.Scheduler.Hosting;
+namespace PeerAgent.Scheduling.Hosting;
 
 /// <summary>
 /// Checks <see cref="SchedulerOptions"/>, naming keys in the section they were read from: <c>Scheduler</c> in the

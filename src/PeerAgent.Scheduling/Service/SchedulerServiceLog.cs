@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using PeerAgent.Core.Oci;
 
-namespace PeerAgent.Scheduler.Service;
+namespace PeerAgent.Scheduling.Service;
 
 internal static partial class SchedulerServiceLog
 {

@@ -1,9 +1,10 @@
 using Grpc.Core;
 using PeerAgent.Core.Pieces;
 using PeerAgent.Protocol.V1;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Swarm;
+using PeerAgent.Core.Swarm;
 
-namespace PeerAgent.Scheduler.Service;
+namespace PeerAgent.Scheduling.Service;
 
 /// <summary>
 /// One open Announce stream (one peer: task × host). The request loop and the sweeper both write decisions to it,
@@ -19,7 +20,7 @@ internal sealed class AnnounceStream
     private readonly PieceBitmap _pieces;
     private volatile bool _closed;
 
-    public AnnounceStream(PeerRef peer, Scheduling.HostInfo host, long length, PieceBitmap pieces, IServerStreamWriter<AnnounceResponse> responses, CancellationToken aborted)
+    public AnnounceStream(PeerRef peer, PeerHost host, long length, PieceBitmap pieces, IServerStreamWriter<AnnounceResponse> responses, CancellationToken aborted)
     {
         Peer = peer;
         Host = host;
@@ -32,7 +33,7 @@ internal sealed class AnnounceStream
     public PeerRef Peer { get; }
 
     /// <summary>What the agent said about itself in <c>register</c>; used to register it again if the scheduler forgot it.</summary>
-    public Scheduling.HostInfo Host { get; }
+    public PeerHost Host { get; }
 
     public long Length { get; }
 

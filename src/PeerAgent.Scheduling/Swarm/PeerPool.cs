@@ -1,4 +1,4 @@
-namespace PeerAgent.Scheduler.Scheduling;
+namespace PeerAgent.Scheduling.Swarm;
 
 /// <summary>
 /// An unordered set of candidate parents with O(1) add, remove and index access, so a decision can read a

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Swarm;
 
-namespace PeerAgent.Scheduler.Service;
+namespace PeerAgent.Scheduling.Service;
 
 /// <summary>The open Announce streams by peer, so the sweeper can push decisions to them.</summary>
 internal sealed class AnnounceStreams

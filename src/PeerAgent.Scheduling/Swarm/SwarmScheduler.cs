@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Logging;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
+using PeerAgent.Core.Swarm;
 
-namespace PeerAgent.Scheduler.Scheduling;
+namespace PeerAgent.Scheduling.Swarm;
 
 /// <summary>
 /// The scheduler's transport-independent core: soft state about hosts, tasks and peers, parent selection,
@@ -73,7 +74,7 @@ internal sealed class SwarmScheduler
     public SchedulerOptions Options => _options;
 
     /// <summary>Registers an agent or refreshes what it says about itself; counts as a heartbeat.</summary>
-    public void RegisterHost(HostInfo info)
+    public void RegisterHost(PeerHost info)
     {
         ArgumentNullException.ThrowIfNull(info);
         ArgumentException.ThrowIfNullOrEmpty(info.HostId);

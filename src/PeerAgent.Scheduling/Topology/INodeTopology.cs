@@ -1,4 +1,4 @@
-namespace PeerAgent.Scheduler.Topology;
+namespace PeerAgent.Scheduling.Topology;
 
 /// <summary>Where the scheduler learns a host's zone and region from.</summary>
 internal interface INodeTopology

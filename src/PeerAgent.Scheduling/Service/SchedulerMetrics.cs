@@ -1,7 +1,7 @@
 using Prometheus;
-using PeerAgent.Scheduler.Scheduling;
+using PeerAgent.Scheduling.Swarm;
 
-namespace PeerAgent.Scheduler.Service;
+namespace PeerAgent.Scheduling.Service;
 
 /// <summary>Scheduler metrics. No digest, host id or address labels: those would grow without bound.</summary>
 internal static class SchedulerMetrics

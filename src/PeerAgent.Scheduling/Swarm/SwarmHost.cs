@@ -1,13 +1,4 @@
-namespace PeerAgent.Scheduler.Scheduling;
-
-/// <summary>What an agent announces about itself; re-sent after a scheduler restart.</summary>
-/// <param name="HostId">Stable id of the agent (one per node in a DaemonSet).</param>
-/// <param name="NodeName">Kubernetes node name.</param>
-/// <param name="Zone">Label <c>topology.kubernetes.io/zone</c>; empty when unknown.</param>
-/// <param name="Region">Label <c>topology.kubernetes.io/region</c>; empty when unknown.</param>
-/// <param name="PeerAddress">Where children reach this agent's peer service, e.g. <c>10.0.0.5:65002</c>.</param>
-/// <param name="UploadCapacity">Concurrent upload slots the agent offers.</param>
-internal sealed record HostInfo(string HostId, string NodeName, string Zone, string Region, string PeerAddress, int UploadCapacity);
+namespace PeerAgent.Scheduling.Swarm;
 
 /// <summary>One agent as the scheduler sees it: topology, upload slots and liveness.</summary>
 internal sealed class SwarmHost

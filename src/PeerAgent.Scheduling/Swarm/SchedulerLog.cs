@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using PeerAgent.Core.Oci;
 
-namespace PeerAgent.Scheduler.Scheduling;
+namespace PeerAgent.Scheduling.Swarm;
 
 internal static partial class SchedulerLog
 {

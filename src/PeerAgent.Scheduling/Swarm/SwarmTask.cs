@@ -1,7 +1,7 @@
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
 
-namespace PeerAgent.Scheduler.Scheduling;
+namespace PeerAgent.Scheduling.Swarm;
 
 /// <summary>One blob being distributed: its layout, its peers, its candidate pools and its back-to-source slots.</summary>
 internal sealed class SwarmTask

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace PeerAgent.Scheduler.Scheduling;
+namespace PeerAgent.Scheduling.Swarm;
 
 /// <summary>
 /// How the scheduler picks parents, bounds origin traffic and forgets silent agents: section <c>Scheduler</c> in the
