@@ -36,6 +36,11 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/* The headless Service whose EndpointSlices list the scheduler replicas (PEERAGENT_Kubernetes__ShardService). */}}
+{{- define "peeragent.schedulerShardService" -}}
+{{- printf "%s-scheduler-shards" (include "peeragent.fullname" .) }}
+{{- end }}
+
 {{- define "peeragent.agentImage" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
@@ -220,6 +225,9 @@ Each host path is mounted at /host<path>, and the installer runs with --root /ho
 {{- if or (eq $p $data) (hasPrefix (printf "%s/" $data) $p) (hasPrefix (printf "%s/" $p) $data) }}
 {{- fail (printf "agent.dataDir %s and %s %s overlap: the store must have its own directory" $v.agent.dataDir $name $path) }}
 {{- end }}
+{{- end }}
+{{- if and (eq $v.scheduler.kubernetes.mode "disabled") (gt (int $v.scheduler.replicas) 1) }}
+{{- fail (printf "scheduler.replicas=%d with scheduler.kubernetes.mode=disabled: scheduler replicas find each other through the Kubernetes API (the EndpointSlices of %s), which disabled turns off; set scheduler.replicas=1 or scheduler.kubernetes.mode=auto" (int $v.scheduler.replicas) (include "peeragent.schedulerShardService" .)) }}
 {{- end }}
 {{- if and $v.crio.enabled (has "_default" $v.crio.registries) }}
 {{- fail "crio.registries: CRI-O has no catch-all mirror, list the registries instead of _default" }}

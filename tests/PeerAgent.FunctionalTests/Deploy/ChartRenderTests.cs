@@ -255,7 +255,7 @@ public sealed class ChartRenderTests
 
     [Theory]
     [MemberData(nameof(ChartValueSets.All), MemberType = typeof(ChartValueSets))]
-    public async Task Rbac_EveryValueSet_ReadOnlyNodesForTheSchedulerAndATokenOnlyThere(string values)
+    public async Task Rbac_EveryValueSet_ReadOnlyNodesAndEndpointSlicesForTheSchedulerAndATokenOnlyThere(string values)
     {
         var objects = await ChartValueSets.ObjectsAsync(values);
 
@@ -267,8 +267,10 @@ public sealed class ChartRenderTests
             }
         }
 
-        // The scheduler's Node informer is the only reader of the API: one ClusterRole on nodes, bound to its account.
-        objects.Where(o => o.Kind is "Role" or "RoleBinding").Should().BeEmpty();
+        // The scheduler is the only reader of the API: one ClusterRole on nodes (its Node informer), bound to its
+        // account, and one namespaced Role on endpointslices (its shard directory, ChartShardTests).
+        objects.Where(o => o.Kind is "Role" or "RoleBinding").Select(o => o.ToString()).Should().BeEquivalentTo(
+            [$"Role/{Fullname}-scheduler-endpointslices", $"RoleBinding/{Fullname}-scheduler-endpointslices"]);
         var clusterRole = objects.Single(o => o.Kind == "ClusterRole");
         clusterRole.Name.Should().Be($"{Fullname}-scheduler-nodes");
         var rules = Pods.Items(clusterRole.Json["rules"]).ToList();
@@ -301,7 +303,7 @@ public sealed class ChartRenderTests
     [Fact]
     public async Task Rbac_KubernetesDisabled_NoClusterRoleAndNoToken()
     {
-        var objects = await ChartValueSets.ObjectsAsync("defaults", "--set", "scheduler.kubernetes.mode=disabled");
+        var objects = await ChartValueSets.ObjectsAsync("defaults", "--set", "scheduler.kubernetes.mode=disabled,scheduler.replicas=1");
 
         objects.Should().NotContain(o => o.Kind == "Role" || o.Kind == "ClusterRole" || o.Kind == "RoleBinding" || o.Kind == "ClusterRoleBinding",
             "with Kubernetes disabled nothing reads the API");
@@ -311,17 +313,17 @@ public sealed class ChartRenderTests
     }
 
     [Fact]
-    public async Task SchedulerDeployment_Defaults_OneReplicaWithProbesAndADrainablePdb()
+    public async Task SchedulerDeployment_Defaults_TwoReplicasWithProbesAndADrainablePdb()
     {
         var objects = await ChartValueSets.ObjectsAsync("defaults");
         var deployment = objects.Single(o => o.Kind == "Deployment");
         var container = Pods.Container(deployment.PodSpec!, "scheduler");
 
-        ((long?)deployment.Json["spec"]!["replicas"]).Should().Be(1);
+        ((long?)deployment.Json["spec"]!["replicas"]).Should().Be(2, "two shards by default, so losing one scheduler costs no swarm");
         Probe(container, "readinessProbe").Should().Be(("/readyz", 65005));
         Probe(container, "livenessProbe").Should().Be(("/healthz", 65005));
         var pdb = objects.Single(o => o.Kind == "PodDisruptionBudget");
-        ((long?)pdb.Json["spec"]!["maxUnavailable"]).Should().Be(1, "a single scheduler must not block node drains");
+        ((long?)pdb.Json["spec"]!["maxUnavailable"]).Should().Be(1, "a drain moves one scheduler at a time and never blocks");
         Selects(pdb.Json["spec"]!["selector"]!["matchLabels"]!.AsObject(), deployment).Should().BeTrue();
 
         var service = objects.Single(o => o.ToString() == $"Service/{Fullname}-scheduler");

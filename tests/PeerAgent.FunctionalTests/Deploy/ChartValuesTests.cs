@@ -13,7 +13,7 @@ public sealed partial class ChartValuesTests
     [InlineData("agent.store.quota=20GB", "agent.store.quota")]
     [InlineData("agnet.dataDir=/data", "agnet")]
     [InlineData("image.pullPolicy=Sometimes", "image.pullPolicy")]
-    [InlineData("scheduler.replicas=2", "scheduler.replicas")]
+    [InlineData("scheduler.replicas=0", "scheduler.replicas")]
     [InlineData("containerd.configPath=relative/certs.d", "containerd.configPath")]
     [InlineData("agent.runAsUser=0", "agent.runAsUser")]
     public async Task Schema_BadValue_RefusedNamingTheKey(string set, string key)
