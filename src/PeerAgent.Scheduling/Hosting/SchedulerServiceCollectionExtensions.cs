@@ -42,6 +42,8 @@ public static class SchedulerServiceCollectionExtensions
             sp.GetRequiredService<ILogger<SwarmScheduler>>()));
         // The agent's embedded scheduler and a scheduler process without Kubernetes use the agents' own labels.
         services.TryAddSingleton<INodeTopology, AgentReportedTopology>();
+        // The scheduler process registers its EndpointSlice informer first when Kubernetes:ShardService is set.
+        services.TryAddSingleton<IShardDirectory, SingleReplica>();
         services.TryAddSingleton<HostPlacements>();
         services.TryAddSingleton<SchedulerIdentity>();
         services.TryAddSingleton<AnnounceStreams>();
