@@ -33,6 +33,9 @@ public sealed class AgentClusterOptions
 
     /// <summary>Start one containerd per agent, with a hosts.toml sending pulls of the origin to that agent.</summary>
     public bool WithContainerd { get; init; } = true;
+
+    /// <summary>The cluster's CA, when the test also issues certificates for processes it starts itself (e.g. scheduler replicas); the cluster disposes it.</summary>
+    public TestCertificates? Certificates { get; init; }
 }
 
 /// <summary>One node of an <see cref="AgentCluster"/>: an agent and the containerd that uses it as its mirror.</summary>
@@ -120,7 +123,7 @@ public sealed class AgentCluster : IAsyncDisposable, IDisposable
     {
         options ??= new AgentClusterOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Nodes, 1);
-        var certificates = TestCertificates.Create();
+        var certificates = options.Certificates ?? TestCertificates.Create();
         SchedulerProcess? scheduler = null;
         var agents = new List<AgentProcess>();
         var containerds = new List<ContainerdProcess>();

@@ -200,7 +200,7 @@ internal sealed class BlobDownloader
         var digest = download.Digest;
         var partial = download.Partial;
         var removal = _registry.RemoveWhenClosedAsync(slot, download);
-        AnnounceSession? session = null;
+        SchedulerSession? session = null;
         Digest[]? pieceDigests = null;
         var usedPeers = false;
         Exception? failure = null;
@@ -220,7 +220,7 @@ internal sealed class BlobDownloader
                 else
                 {
                     originReason = "no_scheduler";
-                    session = await _scheduler.TryOpenAsync(digest, download.Length, PresentBitmap(partial), _stopping);
+                    session = await _scheduler.TryOpenAsync(digest, download.Length, () => PresentBitmap(partial), _stopping);
                 }
 
                 var fill = new SwarmFill(partial, download, OriginOpener(target, digest, authorization), _parents, _fillSettings, _time, _logger);

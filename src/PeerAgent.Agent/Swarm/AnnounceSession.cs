@@ -44,6 +44,12 @@ internal sealed class AnnounceSession : ISchedulerSession, IAsyncDisposable
     /// <summary>True once the stream broke or ended: the download carries on without the scheduler.</summary>
     public bool IsBroken => _decisions.Reader.Completion.IsCompleted;
 
+    /// <summary>
+    /// Why the stream broke (the scheduler went away, the connection was lost) once <see cref="IsBroken"/>; null
+    /// when the scheduler ended it or this side closed it.
+    /// </summary>
+    public Exception? Failure { get; private set; }
+
     public void PieceFinished(int index, Digest sha256)
     {
         var finished = new PiecesFinished();
@@ -134,6 +140,7 @@ internal sealed class AnnounceSession : ISchedulerSession, IAsyncDisposable
         {
             if (!_cts.IsCancellationRequested)
             {
+                Failure = ex;
                 SwarmLog.AnnounceStreamBroken(_logger, _task.ToString(), ex.Message);
             }
         }

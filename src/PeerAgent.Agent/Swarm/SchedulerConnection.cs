@@ -3,7 +3,6 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerAgent.Agent.Peers;
@@ -16,31 +15,41 @@ using PeerAgent.Protocol.V1;
 
 namespace PeerAgent.Agent.Swarm;
 
-/// <summary>What a heartbeat found.</summary>
-internal enum HeartbeatResult
+/// <summary>
+/// What one heartbeat round found. <see cref="Live"/> are the scheduler addresses that answered, in the order blobs
+/// are ranked over (the replicas when sharded, else the configured address); <see cref="Restarted"/> are those that
+/// answered with a new scheduler id and so forgot every seed.
+/// </summary>
+internal sealed record HeartbeatRound(IReadOnlyList<string> Live, bool Sharded, IReadOnlySet<string> Restarted)
 {
-    Unreachable,
-    Same,
-
-    /// <summary>The scheduler answers with a new id: it restarted and knows nothing of this agent's blobs.</summary>
-    Restarted,
+    /// <summary>Where a blob's announcements go under this view; null when no scheduler answered.</summary>
+    public string? OwnerOf(Digest task) =>
+        Live.Count == 0 ? null : Sharded ? ShardRing.Owner(task.ToString(), Live) : Live[0];
 }
 
 /// <summary>
-/// The agent's side of the scheduler: one HTTP/2 channel, this host's identity, heartbeats, and an Announce
-/// stream per download. Any failure makes downloads skip the scheduler for a while (straight to the origin):
-/// a pull never fails because the scheduler is down.
+/// The agent's side of the scheduler: this host's identity, heartbeats, and an Announce stream per download. With
+/// one scheduler, everything goes to <see cref="SchedulerClientOptions.Address"/>. When its heartbeat answer lists
+/// replicas (<c>shards</c>), the agent heartbeats each of them and sends each blob to its owner
+/// (<see cref="ShardRing"/>), or to the next replica in the blob's ranking while the owner fails. Any failure makes
+/// downloads skip that scheduler for a while (straight to the origin when none is left): a pull never fails because
+/// the scheduler is down.
 /// </summary>
 internal sealed class SchedulerConnection : IDisposable
 {
-    private readonly GrpcChannel _channel;
-    private readonly Protocol.V1.Scheduler.SchedulerClient _client;
+    /// <summary>Replicas one call tries before it gives up and the blob comes from the origin.</summary>
+    internal const int MaxAttempts = 3;
+
     private readonly SchedulerClientOptions _options;
     private readonly PeerUploadLimits _uploads;
     private readonly TimeProvider _time;
+    private readonly TransportSecurity _security;
     private readonly ILogger _logger;
     private readonly HostInfo _wireHost;
-    private long _skipUntilTicks;
+    private readonly SchedulerReplica _configured;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, SchedulerReplica> _replicas = new(StringComparer.Ordinal);
+    private volatile string[] _shards = [];
 
     public SchedulerConnection(
         IOptions<SchedulerClientOptions> schedulerOptions,
@@ -55,6 +64,7 @@ internal sealed class SchedulerConnection : IDisposable
         _options = options;
         _uploads = uploads;
         _time = time;
+        _security = security;
         _logger = logger;
         Address = new Uri(options.IsEmbedded ? EmbeddedAddress(peer.ListenUrl) : options.Address);
         var advertise = AdvertiseUrl(peer);
@@ -66,147 +76,241 @@ internal sealed class SchedulerConnection : IDisposable
             PeerAddress: advertise,
             UploadCapacity: peer.MaxConcurrentUploads);
         _wireHost = WireMapping.ToWire(Host);
-        var handler = new SocketsHttpHandler
-        {
-            UseProxy = false,
-            EnableMultipleHttp2Connections = true,
-            ConnectTimeout = options.ConnectTimeout,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-        };
-        security.ConfigureClient(handler);
-        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
-        _client = new Protocol.V1.Scheduler.SchedulerClient(_channel);
+        _configured = new SchedulerReplica(Address.ToString().TrimEnd('/'), options, security);
     }
 
+    /// <summary>The configured scheduler (a Service in Kubernetes): the first contact, and the fallback when no replica answers.</summary>
     public Uri Address { get; }
 
     /// <summary>This agent as the scheduler knows it.</summary>
     public PeerHost Host { get; }
 
-    /// <summary>The scheduler id from the last heartbeat; a change means it restarted and forgot everything.</summary>
-    public string? SchedulerId { get; private set; }
+    /// <summary>The replicas the last answer listed; empty when the scheduler is not sharded.</summary>
+    public IReadOnlyList<string> Shards => _shards;
 
     /// <summary>
-    /// Opens the Announce stream for one download and returns it with the scheduler's first decision, or null
-    /// when the scheduler is unreachable, slow or refuses (the caller then fetches from the origin).
+    /// Opens the Announce stream for one download on the blob's owner (the next replica in its ranking if the owner
+    /// fails) and returns it with the first decision, or null when no scheduler answers in time (the caller then
+    /// fetches from the origin). The session moves itself to the next replica if its stream breaks;
+    /// <paramref name="bitmap"/> gives the pieces held at that moment, for the new owner.
     /// </summary>
-    public async Task<AnnounceSession?> TryOpenAsync(Digest task, long length, byte[] bitmap, CancellationToken cancellationToken)
+    public async Task<SchedulerSession?> TryOpenAsync(Digest task, long length, Func<byte[]> bitmap, CancellationToken cancellationToken)
     {
-        if (IsSkipping)
+        var opened = await OpenAsync(task, length, bitmap(), exclude: null, cancellationToken);
+        return opened is { } first ? new SchedulerSession(this, task, length, bitmap, first.Session, first.Replica, _time, _logger) : null;
+    }
+
+    /// <summary>One Announce stream on the first replica of <paramref name="task"/>'s ranking that answers, skipping <paramref name="exclude"/>.</summary>
+    internal async Task<(AnnounceSession Session, SchedulerReplica Replica)?> OpenAsync(
+        Digest task, long length, byte[] bitmap, SchedulerReplica? exclude, CancellationToken cancellationToken)
+    {
+        var candidates = Candidates(task, exclude);
+        if (candidates.Count == 0)
         {
             SwarmMetrics.SchedulerSkipped.Inc();
             return null;
         }
 
-        var streamCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        AsyncDuplexStreamingCall<AnnounceRequest, AnnounceResponse>? call = null;
-        try
+        foreach (var replica in candidates)
         {
-            call = _client.Announce(cancellationToken: streamCts.Token);
-            using var first = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            first.CancelAfter(_options.ConnectTimeout);
-            await call.RequestStream.WriteAsync(new AnnounceRequest
+            var streamCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            AsyncDuplexStreamingCall<AnnounceRequest, AnnounceResponse>? call = null;
+            try
             {
-                Register = new RegisterPeer { Host = _wireHost, TaskDigest = task.ToString(), ContentLength = length, Bitmap = ByteString.CopyFrom(bitmap) },
-            }, first.Token);
-            if (!await call.ResponseStream.MoveNext(first.Token))
-            {
-                throw new RpcException(new Status(StatusCode.Unavailable, "the scheduler closed the stream without a decision"));
-            }
+                call = replica.Client.Announce(cancellationToken: streamCts.Token);
+                using var first = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                first.CancelAfter(_options.ConnectTimeout);
+                await call.RequestStream.WriteAsync(new AnnounceRequest
+                {
+                    Register = new RegisterPeer { Host = _wireHost, TaskDigest = task.ToString(), ContentLength = length, Bitmap = ByteString.CopyFrom(bitmap) },
+                }, first.Token);
+                if (!await call.ResponseStream.MoveNext(first.Token))
+                {
+                    throw new RpcException(new Status(StatusCode.Unavailable, "the scheduler closed the stream without a decision"));
+                }
 
-            return new AnnounceSession(call, streamCts, call.ResponseStream.Current, task, _logger);
+                return (new AnnounceSession(call, streamCts, call.ResponseStream.Current, task, _logger), replica);
+            }
+            catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+            {
+                call?.Dispose();
+                streamCts.Dispose();
+                Failed(replica, ex);
+            }
+            catch
+            {
+                call?.Dispose();
+                streamCts.Dispose();
+                throw;
+            }
         }
-        catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
-        {
-            call?.Dispose();
-            streamCts.Dispose();
-            Failed(ex);
-            return null;
-        }
-        catch
-        {
-            call?.Dispose();
-            streamCts.Dispose();
-            throw;
-        }
+
+        return null;
     }
 
-    /// <summary>One heartbeat. <see cref="HeartbeatResult.Restarted"/>: the scheduler lost its state and this agent should re-announce its seeds.</summary>
-    public async Task<HeartbeatResult> HeartbeatAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Heartbeats every replica (or the configured scheduler when there are none, or when no replica answers) and
+    /// takes the replica list from the answers.
+    /// </summary>
+    public async Task<HeartbeatRound> HeartbeatAsync(CancellationToken cancellationToken)
     {
         var stats = _uploads.Slots.GetStatistics();
         var inFlight = stats is null ? 0 : (int)Math.Max(0, Host.UploadCapacity - stats.CurrentAvailablePermits);
-        try
+        var request = new HeartbeatRequest { Host = _wireHost, CurrentUploads = inFlight };
+        var shards = _shards;
+        var targets = shards.Length == 0 ? [_configured] : shards.Select(Replica).ToArray();
+        var answers = await Task.WhenAll(targets.Select(t => HeartbeatAsync(t, request, cancellationToken)));
+        if (shards.Length > 0 && answers.All(a => a.Response is null))
         {
-            var response = await _client.HeartbeatAsync(
-                new HeartbeatRequest { Host = _wireHost, CurrentUploads = inFlight },
-                deadline: _time.GetUtcNow().UtcDateTime + _options.ConnectTimeout,
-                cancellationToken: cancellationToken);
-            // It answers: downloads may ask it again at once, not only when the skip window after a failure ends.
-            Interlocked.Exchange(ref _skipUntilTicks, 0);
-            var previous = SchedulerId;
-            if (previous == response.SchedulerId)
-            {
-                return HeartbeatResult.Same;
-            }
+            // Every replica is gone from where we knew it: ask the Service again for where they are now.
+            answers = [await HeartbeatAsync(_configured, request, cancellationToken)];
+        }
 
-            SwarmLog.SchedulerConnected(_logger, Address.ToString(), response.SchedulerId);
-            SchedulerId = response.SchedulerId;
-            return previous is null ? HeartbeatResult.Same : HeartbeatResult.Restarted;
-        }
-        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        // Any answer knows the replicas; they agree but for moments while a replica comes or goes.
+        var listed = answers.FirstOrDefault(a => a.Response is not null).Response?.Shards;
+        if (listed is not null)
         {
-            Failed(ex);
-            return HeartbeatResult.Unreachable;
+            UpdateShards([.. listed]);
         }
+
+        var sharded = _shards.Length > 0;
+        var restarted = answers.Where(a => a.Restarted).Select(a => a.Replica.Address).ToHashSet(StringComparer.Ordinal);
+        var live = sharded
+            ? _shards.Where(address => Replica(address) is { Answered: true } r && !r.IsSkipping(_time.GetUtcNow())).ToList()
+            : _configured.Answered ? [_configured.Address] : [];
+        return new HeartbeatRound(live, sharded, restarted);
     }
 
-    /// <summary>Tells the scheduler this agent holds the whole verified blob, so children can use it as a parent.</summary>
+    /// <summary>Tells the blob's owner this agent holds the whole verified blob, so children can use it as a parent.</summary>
     public async Task<bool> AnnounceSeedAsync(Digest task, long length, CancellationToken cancellationToken)
     {
-        if (IsSkipping)
+        foreach (var replica in Candidates(task, exclude: null))
         {
-            return false; // it failed moments ago; the heartbeat that gets through again re-announces the seeds
+            try
+            {
+                using var call = replica.Client.Announce(cancellationToken: cancellationToken);
+                await call.RequestStream.WriteAsync(new AnnounceRequest
+                {
+                    Register = new RegisterPeer { Host = _wireHost, TaskDigest = task.ToString(), ContentLength = length, Complete = true },
+                }, cancellationToken);
+                var answered = await call.ResponseStream.MoveNext(cancellationToken);
+                await call.RequestStream.CompleteAsync();
+                while (answered && await call.ResponseStream.MoveNext(cancellationToken))
+                {
+                    // Drain until the scheduler ends the call, so closing is not taken for a broken stream.
+                }
+
+                return answered;
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                Failed(replica, ex);
+            }
         }
 
-        try
+        // None answers; the heartbeat that gets through again re-announces the seeds.
+        return false;
+    }
+
+    public void Dispose()
+    {
+        _configured.Dispose();
+        lock (_lock)
         {
-            using var call = _client.Announce(cancellationToken: cancellationToken);
-            await call.RequestStream.WriteAsync(new AnnounceRequest
+            foreach (var replica in _replicas.Values)
             {
-                Register = new RegisterPeer { Host = _wireHost, TaskDigest = task.ToString(), ContentLength = length, Complete = true },
-            }, cancellationToken);
-            var answered = await call.ResponseStream.MoveNext(cancellationToken);
-            await call.RequestStream.CompleteAsync();
-            while (answered && await call.ResponseStream.MoveNext(cancellationToken))
-            {
-                // Drain until the scheduler ends the call, so closing is not taken for a broken stream.
+                replica.Dispose();
             }
 
-            return answered;
-        }
-        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            Failed(ex);
-            return false;
+            _replicas.Clear();
         }
     }
 
-    public void Dispose() => _channel.Dispose();
-
     /// <summary>The scheduler failed moments ago: calls skip it until the window ends or a heartbeat gets through.</summary>
-    private bool IsSkipping => _time.GetUtcNow().UtcTicks < Interlocked.Read(ref _skipUntilTicks);
-
-    private void Failed(Exception ex)
+    internal void Failed(SchedulerReplica replica, Exception ex)
     {
-        var until = _time.GetUtcNow() + _options.RetryAfterFailure;
-        var previous = Interlocked.Exchange(ref _skipUntilTicks, until.UtcTicks);
+        var now = _time.GetUtcNow();
         SwarmMetrics.SchedulerFailures.Inc();
-        if (previous < _time.GetUtcNow().UtcTicks)
+        if (replica.SkipUntil(now, now + _options.RetryAfterFailure))
         {
             // Once per outage window, not once per blob.
-            SwarmLog.SchedulerUnavailable(_logger, Address.ToString(), ex.GetType().Name, ex.Message, _options.RetryAfterFailure);
+            SwarmLog.SchedulerUnavailable(_logger, replica.Address, ex.GetType().Name, ex.Message, _options.RetryAfterFailure);
+        }
+    }
+
+    /// <summary>Where <paramref name="task"/> may go now, best first: its ranking over the replicas that are not being skipped.</summary>
+    private List<SchedulerReplica> Candidates(Digest task, SchedulerReplica? exclude)
+    {
+        var now = _time.GetUtcNow();
+        var shards = _shards;
+        IEnumerable<SchedulerReplica> ranked = shards.Length == 0 ? [_configured] : ShardRing.Rank(task.ToString(), shards).Select(Replica);
+        return [.. ranked.Where(r => r != exclude && !r.IsSkipping(now)).Take(MaxAttempts)];
+    }
+
+    private async Task<(SchedulerReplica Replica, HeartbeatResponse? Response, bool Restarted)> HeartbeatAsync(
+        SchedulerReplica replica, HeartbeatRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await replica.Client.HeartbeatAsync(
+                request,
+                deadline: _time.GetUtcNow().UtcDateTime + _options.ConnectTimeout,
+                cancellationToken: cancellationToken);
+            replica.Recovered();
+            replica.Answered = true;
+            var previous = replica.SchedulerId;
+            if (previous == response.SchedulerId)
+            {
+                return (replica, response, false);
+            }
+
+            SwarmLog.SchedulerConnected(_logger, replica.Address, response.SchedulerId);
+            replica.SchedulerId = response.SchedulerId;
+            return (replica, response, previous is not null);
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            replica.Answered = false;
+            Failed(replica, ex);
+            return (replica, null, false);
+        }
+    }
+
+    private void UpdateShards(string[] listed)
+    {
+        Array.Sort(listed, StringComparer.Ordinal);
+        var current = _shards;
+        if (current.AsSpan().SequenceEqual(listed))
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            foreach (var gone in _replicas.Keys.Except(listed, StringComparer.Ordinal).ToList())
+            {
+                _replicas.Remove(gone, out var replica);
+                replica!.Dispose();
+            }
+
+            _shards = listed;
+        }
+
+        SwarmMetrics.SchedulerReplicas.Set(listed.Length);
+        SwarmLog.ShardsChanged(_logger, listed.Length, string.Join(", ", listed));
+    }
+
+    private SchedulerReplica Replica(string address)
+    {
+        lock (_lock)
+        {
+            if (!_replicas.TryGetValue(address, out var replica))
+            {
+                replica = new SchedulerReplica(address, _options, _security);
+                _replicas.Add(address, replica);
+            }
+
+            return replica;
         }
     }
 

@@ -6,8 +6,10 @@ using PeerAgent.Core.Storage;
 namespace PeerAgent.Agent.Swarm;
 
 /// <summary>
-/// Heartbeats the scheduler every <see cref="SchedulerClientOptions.HeartbeatInterval"/> so it keeps this host's
-/// peers; when the scheduler restarted or was unreachable, announces the recent blobs still in the store as seeds again.
+/// Heartbeats the scheduler (every replica, when it is sharded) every
+/// <see cref="SchedulerClientOptions.HeartbeatInterval"/> so it keeps this host's peers. When a blob's owner changes
+/// (a replica went away, came back or was added, or the scheduler was unreachable and answers again) or its owner
+/// restarted, the recent blobs still in the store are announced as seeds again to whoever owns them now.
 /// </summary>
 internal sealed class SchedulerHeartbeats(
     SchedulerConnection connection,
@@ -20,27 +22,33 @@ internal sealed class SchedulerHeartbeats(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, time);
-        var unreachable = false;
+        HeartbeatRound? previous = null;
         do
         {
-            var result = await connection.HeartbeatAsync(stoppingToken);
-
-            // A restarted scheduler knows nothing; one that was unreachable missed the blobs stored meanwhile.
-            if (result == HeartbeatResult.Restarted || (result == HeartbeatResult.Same && unreachable))
+            var round = await connection.HeartbeatAsync(stoppingToken);
+            if (previous is not null)
             {
-                await ReannounceAsync(stoppingToken);
+                await ReannounceAsync(previous, round, stoppingToken);
             }
 
-            unreachable = result == HeartbeatResult.Unreachable;
+            previous = round;
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task ReannounceAsync(CancellationToken cancellationToken)
+    private async Task ReannounceAsync(HeartbeatRound previous, HeartbeatRound round, CancellationToken cancellationToken)
     {
         var announced = 0;
+        var moved = false;
         foreach (var (digest, length) in seeds.Snapshot())
         {
+            var owner = round.OwnerOf(digest);
+            if (owner is null || (owner == previous.OwnerOf(digest) && !round.Restarted.Contains(owner)))
+            {
+                continue; // nobody to tell, or its owner already knows
+            }
+
+            moved = true;
             if (!store.Contains(digest))
             {
                 continue; // evicted meanwhile
@@ -48,12 +56,15 @@ internal sealed class SchedulerHeartbeats(
 
             if (!await connection.AnnounceSeedAsync(digest, length, cancellationToken))
             {
-                break; // gone again; the next restart notice starts over
+                break; // gone again; the next change of owner starts over
             }
 
             announced++;
         }
 
-        SwarmLog.SeedsReannounced(logger, announced);
+        if (moved)
+        {
+            SwarmLog.SeedsReannounced(logger, announced);
+        }
     }
 }

@@ -11,7 +11,7 @@ internal static partial class SwarmLog
     [LoggerMessage(5002, LogLevel.Warning, "Scheduler {Address} unavailable ({Error}: {Reason}); blobs come from the origin for the next {RetryAfter}")]
     public static partial void SchedulerUnavailable(ILogger logger, string address, string error, string reason, TimeSpan retryAfter);
 
-    [LoggerMessage(5003, LogLevel.Information, "Announce stream of {Digest} broke ({Reason}); carrying on without the scheduler")]
+    [LoggerMessage(5003, LogLevel.Information, "Announce stream of {Digest} broke ({Reason}); moving it to the next scheduler replica if one answers, else carrying on without the scheduler")]
     public static partial void AnnounceStreamBroken(ILogger logger, string digest, string reason);
 
     [LoggerMessage(5004, LogLevel.Debug, "{Digest}: decision {Decision}")]
@@ -35,6 +35,12 @@ internal static partial class SwarmLog
     [LoggerMessage(5010, LogLevel.Information, "{Digest}: back-to-source revoked by the scheduler; switching to peers")]
     public static partial void BackToSourceRevoked(ILogger logger, string digest);
 
-    [LoggerMessage(5011, LogLevel.Information, "The scheduler restarted or came back; announced {Count} stored blobs to it as seeds")]
+    [LoggerMessage(5011, LogLevel.Information, "Announced {Count} stored blobs as seeds again, to the scheduler replicas that own them now (a replica restarted, came back or went away)")]
     public static partial void SeedsReannounced(ILogger logger, int count);
+
+    [LoggerMessage(5012, LogLevel.Information, "{Digest}: Announce stream moved from scheduler {From} to {To} in {Elapsed}")]
+    public static partial void SchedulerFailover(ILogger logger, string digest, string from, string to, TimeSpan elapsed);
+
+    [LoggerMessage(5013, LogLevel.Information, "Scheduler replicas now {Count}: {Replicas}; each blob goes to its owner among them")]
+    public static partial void ShardsChanged(ILogger logger, int count, string replicas);
 }

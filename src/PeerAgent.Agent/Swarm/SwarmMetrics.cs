@@ -25,6 +25,14 @@ internal static class SwarmMetrics
     public static readonly Counter SchedulerSkipped = Metrics.CreateCounter(
         "peeragent_swarm_scheduler_skipped_total", "Downloads that did not ask the scheduler because it failed moments ago.");
 
+    public static readonly Histogram SchedulerFailovers = Metrics.CreateHistogram(
+        "peeragent_swarm_scheduler_failover_seconds",
+        "Announce streams moved to the next scheduler replica after theirs broke, by how long the move took (from the break to the new replica's first decision).",
+        new HistogramConfiguration { Buckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10] });
+
+    public static readonly Gauge SchedulerReplicas = Metrics.CreateGauge(
+        "peeragent_swarm_scheduler_replicas", "Scheduler replicas the last heartbeat answer listed; 0 when the scheduler is not sharded.");
+
     public static readonly Counter.Child PiecesFromPeers = Pieces.WithLabels("peer");
     public static readonly Counter.Child PiecesFromOrigin = Pieces.WithLabels("origin");
 }

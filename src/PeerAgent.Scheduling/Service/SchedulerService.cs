@@ -6,6 +6,7 @@ using PeerAgent.Core.Swarm;
 using PeerAgent.Protocol;
 using PeerAgent.Protocol.V1;
 using PeerAgent.Scheduling.Swarm;
+using PeerAgent.Scheduling.Topology;
 using WireScheduler = PeerAgent.Protocol.V1.Scheduler;
 
 namespace PeerAgent.Scheduling.Service;
@@ -24,10 +25,19 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
     private readonly Decisions _decisions;
     private readonly SchedulerIdentity _identity;
     private readonly HostPlacements _placements;
+    private readonly IShardDirectory _shards;
     private readonly ILogger<SchedulerService> _logger;
 
-    public SchedulerService(SwarmScheduler scheduler, AnnounceStreams streams, Decisions decisions, SchedulerIdentity identity, HostPlacements placements, ILogger<SchedulerService> logger)
+    public SchedulerService(
+        SwarmScheduler scheduler,
+        AnnounceStreams streams,
+        Decisions decisions,
+        SchedulerIdentity identity,
+        HostPlacements placements,
+        IShardDirectory shards,
+        ILogger<SchedulerService> logger)
     {
+        _shards = shards;
         _scheduler = scheduler;
         _streams = streams;
         _decisions = decisions;
@@ -52,7 +62,10 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
             _placements.Refresh(host);
         }
 
-        return Task.FromResult(new HeartbeatResponse { SchedulerId = _identity.Id });
+        // Every answer carries the replicas, so an agent follows a scale-up or a replica going away within one heartbeat.
+        var response = new HeartbeatResponse { SchedulerId = _identity.Id };
+        response.Shards.AddRange(_shards.Replicas);
+        return Task.FromResult(response);
     }
 
     public override async Task Announce(IAsyncStreamReader<AnnounceRequest> requestStream, IServerStreamWriter<AnnounceResponse> responseStream, ServerCallContext context)

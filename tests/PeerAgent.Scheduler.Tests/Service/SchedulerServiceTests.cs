@@ -1,7 +1,9 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using PeerAgent.Core.Oci;
 using PeerAgent.Protocol.V1;
+using PeerAgent.Scheduling.Topology;
 
 namespace PeerAgent.Scheduler.Tests.Service;
 
@@ -312,6 +314,30 @@ public sealed class SchedulerServiceTests
     }
 
     [Fact]
+    public async Task Heartbeat_NotSharded_AnswersNoReplicas()
+    {
+        await using var host = await SchedulerTestHost.StartAsync();
+
+        var answer = await host.HeartbeatAsync("a");
+
+        answer.Shards.Should().BeEmpty("without a shard Service the agent keeps its configured address");
+    }
+
+    [Fact]
+    public async Task Heartbeat_Sharded_AnswersTheReplicasTheDirectoryHoldsNow()
+    {
+        var directory = new ShardDirectory(["https://10.0.0.1:65004", "https://10.0.0.2:65004"]);
+        await using var host = await SchedulerTestHost.StartAsync(services: s => s.AddSingleton<IShardDirectory>(directory));
+
+        var before = await host.HeartbeatAsync("a");
+        directory.Replicas = ["https://10.0.0.2:65004"];
+        var after = await host.HeartbeatAsync("a");
+
+        before.Shards.Should().Equal("https://10.0.0.1:65004", "https://10.0.0.2:65004");
+        after.Shards.Should().Equal(["https://10.0.0.2:65004"], "every answer carries the current replicas, so agents follow a replica going away");
+    }
+
+    [Fact]
     public async Task Heartbeat_RestartedScheduler_AnswersAnotherId()
     {
         await using var one = await SchedulerTestHost.StartAsync();
@@ -373,5 +399,10 @@ public sealed class SchedulerServiceTests
         after.SchedulerId.Should().NotBeEmpty("the scheduler goes on answering");
 
         // Disposing the host fails the test on any error-level log.
+    }
+
+    private sealed class ShardDirectory(IReadOnlyList<string> replicas) : IShardDirectory
+    {
+        public IReadOnlyList<string> Replicas { get; set; } = replicas;
     }
 }
