@@ -28,4 +28,12 @@ internal static partial class TopologyLog
     [LoggerMessage(EventId = 3208, Level = LogLevel.Debug, Message = "{Kind} watch ended at resourceVersion {ResourceVersion} (closed, or broken after progress); watching again from there")]
     public static partial void WatchEnded(ILogger logger, string kind, string resourceVersion, Exception? exception);
 
+    [LoggerMessage(EventId = 3209, Level = LogLevel.Information, Message = "Scheduler replicas changed: {Count} ready ({Replicas})")]
+    public static partial void ReplicasChanged(ILogger logger, int count, string replicas);
+
+    [LoggerMessage(EventId = 3210, Level = LogLevel.Information, Message = "Scheduler replicas come from the EndpointSlices of Service {Service} in namespace {Namespace} (port grpc, {Scheme}); API from {Source}")]
+    public static partial void UsingShardService(ILogger logger, string service, string @namespace, string scheme, string source);
+
+    [LoggerMessage(EventId = 3211, Level = LogLevel.Warning, Message = "EndpointSlice {Slice} of Service {Service} has no port named grpc; its endpoints are left out of the scheduler replicas")]
+    public static partial void SliceWithoutGrpcPort(ILogger logger, string slice, string service);
 }
