@@ -15,19 +15,33 @@ using Microsoft.Extensions.Logging;
 namespace PeerAgent.Testing;
 
 /// <summary>
-/// A fake Kubernetes API server for Nodes, in-process on 127.0.0.1 (Kestrel, port 0), because no real one can run
-/// here. It speaks what an informer needs: <c>GET /api/v1/nodes</c> (a list with a resourceVersion; <c>limit</c> and
-/// <c>continue</c> page a snapshot), and <c>GET /api/v1/nodes?watch=1&amp;resourceVersion=N</c>, a chunked stream of
-/// JSON lines replaying every event after N and then live ones, with BOOKMARK events when asked. A resourceVersion
-/// older than <see cref="Compact"/> left is answered 410 Gone, as an HTTP status or as an ERROR event
-/// (<see cref="GoneAsErrorEvent"/>). Open watches can be dropped mid-stream, and watch requests made to fail.
-/// Every request is recorded.
+/// A fake Kubernetes API server for Nodes and EndpointSlices, in-process on 127.0.0.1 (Kestrel, port 0), because no
+/// real one can run here. It speaks what an informer needs: <c>GET /api/v1/nodes</c> and
+/// <c>GET /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices</c> (a list with a resourceVersion; <c>limit</c>
+/// and <c>continue</c> page a snapshot; <c>labelSelector</c> with <c>key=value</c> terms, comma-separated), and the
+/// same with <c>watch=1&amp;resourceVersion=N</c>, a chunked stream of JSON lines replaying every matching event after
+/// N and then live ones, with BOOKMARK events when asked. As in etcd, one resourceVersion counter and one history serve
+/// both kinds. A resourceVersion older than <see cref="Compact"/> left is answered 410 Gone, as an HTTP status or as an
+/// ERROR event (<see cref="GoneAsErrorEvent"/>). Open watches can be dropped mid-stream, and watch requests made to
+/// fail. Every request is recorded.
 /// </summary>
 public sealed class FakeKubernetesApi : IAsyncDisposable
 {
     private readonly object _lock = new();
+    /// <summary>The resource name of Nodes in <see cref="WatchRequest.Resource"/> and <see cref="ListRequestsFor"/>.</summary>
+    public const string Nodes = "nodes";
+
+    /// <summary>The resource name of EndpointSlices in <see cref="WatchRequest.Resource"/> and <see cref="ListRequestsFor"/>.</summary>
+    public const string EndpointSlices = "endpointslices";
+
+    private const string ServiceNameLabel = "kubernetes.io/service-name";
+
     private readonly SortedDictionary<string, JsonObject> _nodes = new(StringComparer.Ordinal);
-    private readonly List<(long Version, string Line)> _history = [];
+
+    // Keyed "namespace/name", so a list is in the API server's order (namespace, then name).
+    private readonly SortedDictionary<string, JsonObject> _slices = new(StringComparer.Ordinal);
+    private readonly List<Event> _history = [];
+    private readonly List<string> _listRequests = [];
     private readonly List<Watcher> _watchers = [];
     private readonly Dictionary<string, (long Version, List<string> Items)> _snapshots = [];
     private readonly List<WatchRequest> _watchRequests = [];
@@ -36,7 +50,6 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     private long _version = 100;
     private long _oldest = 100;
     private int _failNextWatches;
-    private int _listRequests;
 
     private FakeKubernetesApi()
     {
@@ -59,7 +72,17 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
-    public int ListRequests => Volatile.Read(ref _listRequests);
+    /// <summary>List requests (every page counts), of both kinds.</summary>
+    public int ListRequests
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _listRequests.Count;
+            }
+        }
+    }
 
     public IReadOnlyList<WatchRequest> WatchRequests
     {
@@ -72,6 +95,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
+    /// <summary>Open watch streams, of both kinds.</summary>
     public int OpenWatches
     {
         get
@@ -83,6 +107,24 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
+    /// <summary>List requests (every page counts) of one resource, <see cref="Nodes"/> or <see cref="EndpointSlices"/>.</summary>
+    public int ListRequestsFor(string resource)
+    {
+        lock (_lock)
+        {
+            return _listRequests.Count(r => r == resource);
+        }
+    }
+
+    /// <summary>Open watch streams of one resource, <see cref="Nodes"/> or <see cref="EndpointSlices"/>.</summary>
+    public int OpenWatchesFor(string resource)
+    {
+        lock (_lock)
+        {
+            return _watchers.Count(w => w.Resource == resource);
+        }
+    }
+
     public static async Task<FakeKubernetesApi> StartAsync()
     {
         var api = new FakeKubernetesApi();
@@ -90,7 +132,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
-        app.MapGet("/api/v1/nodes", api.HandleAsync);
+        app.MapGet("/api/v1/nodes", context => api.HandleAsync(context, Nodes, null));
+        app.MapGet("/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices", context =>
+            api.HandleAsync(context, EndpointSlices, (string)context.Request.RouteValues["ns"]!));
         await app.StartAsync();
         api._app = app;
         api.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
@@ -117,7 +161,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             var type = _nodes.ContainsKey(name) ? "MODIFIED" : "ADDED";
             var node = Node(name, ++_version, labels);
             _nodes[name] = node;
-            Publish(type, node);
+            Publish(Nodes, null, type, node);
         }
     }
 
@@ -149,7 +193,72 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             if (_nodes.Remove(name, out var node))
             {
                 node = Node(name, ++_version, (JsonObject)node["metadata"]!["labels"]!.DeepClone());
-                Publish("DELETED", node);
+                Publish(Nodes, null, "DELETED", node);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds an EndpointSlice of <paramref name="service"/> (label <c>kubernetes.io/service-name</c>) or replaces its
+    /// endpoints (ADDED or MODIFIED): one port named <c>grpc</c>, and one endpoint per address with
+    /// <c>conditions.ready</c> as given. The address type is IPv6 when any address is one, else IPv4.
+    /// </summary>
+    public void SetEndpointSlice(string @namespace, string name, string service, int grpcPort, IEnumerable<(string Address, bool Ready)> endpoints) =>
+        SetEndpointSlice(@namespace, name, service, "grpc", grpcPort, endpoints);
+
+    /// <summary>As the other overload, with the port named <paramref name="portName"/> (a slice without a <c>grpc</c> port).</summary>
+    public void SetEndpointSlice(string @namespace, string name, string service, string portName, int port, IEnumerable<(string Address, bool Ready)> endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var list = new JsonArray();
+        var ipv6 = false;
+        foreach (var (address, ready) in endpoints)
+        {
+            ipv6 |= address.Contains(':', StringComparison.Ordinal);
+            list.Add(new JsonObject
+            {
+                ["addresses"] = new JsonArray(address),
+                ["conditions"] = new JsonObject { ["ready"] = ready, ["serving"] = ready, ["terminating"] = false },
+            });
+        }
+
+        lock (_lock)
+        {
+            var key = $"{@namespace}/{name}";
+            var type = _slices.ContainsKey(key) ? "MODIFIED" : "ADDED";
+            var slice = new JsonObject
+            {
+                ["kind"] = "EndpointSlice",
+                ["apiVersion"] = "discovery.k8s.io/v1",
+                ["metadata"] = new JsonObject
+                {
+                    ["name"] = name,
+                    ["namespace"] = @namespace,
+                    ["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture),
+                    ["labels"] = new JsonObject
+                    {
+                        [ServiceNameLabel] = service,
+                        ["endpointslice.kubernetes.io/managed-by"] = "endpointslice-controller.k8s.io",
+                    },
+                },
+                ["addressType"] = ipv6 ? "IPv6" : "IPv4",
+                ["endpoints"] = list,
+                ["ports"] = new JsonArray(new JsonObject { ["name"] = portName, ["port"] = port, ["protocol"] = "TCP" }),
+            };
+            _slices[key] = slice;
+            Publish(EndpointSlices, @namespace, type, slice);
+        }
+    }
+
+    public void DeleteEndpointSlice(string @namespace, string name)
+    {
+        lock (_lock)
+        {
+            if (_slices.Remove($"{@namespace}/{name}", out var slice))
+            {
+                slice = (JsonObject)slice.DeepClone();
+                slice["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+                Publish(EndpointSlices, @namespace, "DELETED", slice);
             }
         }
     }
@@ -160,17 +269,17 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         lock (_lock)
         {
             var version = ++_version;
-            var line = Line("BOOKMARK", new JsonObject
-            {
-                ["kind"] = "Node",
-                ["apiVersion"] = "v1",
-                ["metadata"] = new JsonObject { ["resourceVersion"] = version.ToString(CultureInfo.InvariantCulture) },
-            });
             foreach (var watcher in _watchers)
             {
                 if (watcher.Bookmarks)
                 {
-                    watcher.Lines.Writer.TryWrite(line);
+                    var (kind, apiVersion) = watcher.Resource == Nodes ? ("Node", "v1") : ("EndpointSlice", "discovery.k8s.io/v1");
+                    watcher.Lines.Writer.TryWrite(Line("BOOKMARK", new JsonObject
+                    {
+                        ["kind"] = kind,
+                        ["apiVersion"] = apiVersion,
+                        ["metadata"] = new JsonObject { ["resourceVersion"] = version.ToString(CultureInfo.InvariantCulture) },
+                    }));
                 }
             }
 
@@ -241,26 +350,81 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         ["code"] = 410,
     };
 
-    private void Publish(string type, JsonObject node)
+    private static Dictionary<string, string> LabelsOf(JsonObject item)
     {
-        var line = Line(type, node);
-        _history.Add((_version, line));
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (item["metadata"]?["labels"] is JsonObject map)
+        {
+            foreach (var (key, value) in map)
+            {
+                labels[key] = value?.GetValue<string>() ?? "";
+            }
+        }
+
+        return labels;
+    }
+
+    /// <summary>Equality terms only (<c>a=b</c>, <c>a==b</c>), comma-separated; null when the selector is something else.</summary>
+    private static List<(string Key, string Value)>? ParseSelector(string selector)
+    {
+        var terms = new List<(string, string)>();
+        foreach (var term in selector.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var at = term.IndexOf('=', StringComparison.Ordinal);
+            if (at <= 0 || term.Contains("!=", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            var value = term[(at + 1)..];
+            if (value.StartsWith('='))
+            {
+                value = value[1..];
+            }
+
+            terms.Add((term[..at].Trim(), value.Trim()));
+        }
+
+        return terms;
+    }
+
+    private static bool Matches(Filter filter, string resource, string? @namespace, Dictionary<string, string> labels) =>
+        filter.Resource == resource
+        && (filter.Namespace is null || filter.Namespace == @namespace)
+        && filter.Selector.All(t => labels.TryGetValue(t.Key, out var v) && v == t.Value);
+
+    private void Publish(string resource, string? @namespace, string type, JsonObject item)
+    {
+        var line = Line(type, item);
+        var entry = new Event(_version, resource, @namespace, LabelsOf(item), line);
+        _history.Add(entry);
         foreach (var watcher in _watchers)
         {
-            watcher.Lines.Writer.TryWrite(line);
+            if (Matches(watcher.Filter, resource, @namespace, entry.Labels))
+            {
+                watcher.Lines.Writer.TryWrite(line);
+            }
         }
     }
 
-    private Task HandleAsync(HttpContext context)
+    private async Task HandleAsync(HttpContext context, string resource, string? @namespace)
     {
         var query = context.Request.Query;
+        var selector = ParseSelector(query["labelSelector"].ToString());
+        if (selector is null)
+        {
+            context.Response.StatusCode = 400;
+            await context.Response.WriteAsync($"this fake API understands only key=value label selectors, not '{query["labelSelector"]}'", context.RequestAborted);
+            return;
+        }
+
+        var filter = new Filter(resource, @namespace, selector);
         var watch = query["watch"].ToString() is "1" or "true";
-        return watch ? WatchAsync(context) : ListAsync(context);
+        await (watch ? WatchAsync(context, filter) : ListAsync(context, filter));
     }
 
-    private async Task ListAsync(HttpContext context)
+    private async Task ListAsync(HttpContext context, Filter filter)
     {
-        Interlocked.Increment(ref _listRequests);
         var query = context.Request.Query;
         var limit = int.TryParse(query["limit"], CultureInfo.InvariantCulture, out var l) && l > 0 ? l : int.MaxValue;
         var token = query["continue"].ToString();
@@ -269,11 +433,15 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         int offset;
         lock (_lock)
         {
+            _listRequests.Add(filter.Resource);
             if (string.IsNullOrEmpty(token))
             {
                 // A consistent snapshot that later pages read from, as the API server's continue tokens do.
                 version = _version;
-                items = [.. _nodes.Values.Select(n => n.ToJsonString())];
+                var source = filter.Resource == Nodes ? _nodes.Values : _slices.Values;
+                items = [.. source
+                    .Where(i => Matches(filter, filter.Resource, i["metadata"]?["namespace"]?.GetValue<string>(), LabelsOf(i)))
+                    .Select(i => i.ToJsonString())];
                 offset = 0;
                 token = Guid.NewGuid().ToString("N");
                 _snapshots[token] = (version, items);
@@ -298,7 +466,10 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             }
         }
         var body = new StringBuilder();
-        body.Append("{\"kind\":\"NodeList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"")
+        body.Append(filter.Resource == Nodes
+                ? "{\"kind\":\"NodeList\",\"apiVersion\":\"v1\""
+                : "{\"kind\":\"EndpointSliceList\",\"apiVersion\":\"discovery.k8s.io/v1\"")
+            .Append(",\"metadata\":{\"resourceVersion\":\"")
             .Append(version.ToString(CultureInfo.InvariantCulture)).Append('"');
         if (next is not null)
         {
@@ -316,7 +487,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         await context.Response.WriteAsync(body.ToString(), context.RequestAborted);
     }
 
-    private async Task WatchAsync(HttpContext context)
+    private async Task WatchAsync(HttpContext context, Filter filter)
     {
         var query = context.Request.Query;
         var requested = query["resourceVersion"].ToString();
@@ -325,7 +496,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         {
             lock (_lock)
             {
-                _watchRequests.Add(new WatchRequest(requested, bookmarks, 500));
+                _watchRequests.Add(new WatchRequest(requested, bookmarks, 500) { Resource = filter.Resource });
             }
 
             context.Response.StatusCode = 500;
@@ -339,19 +510,19 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         {
             from = long.TryParse(requested, CultureInfo.InvariantCulture, out var v) ? v : _version;
             var gone = from < _oldest;
-            _watchRequests.Add(new WatchRequest(requested, bookmarks, gone && !GoneAsErrorEvent ? 410 : 200));
+            _watchRequests.Add(new WatchRequest(requested, bookmarks, gone && !GoneAsErrorEvent ? 410 : 200) { Resource = filter.Resource });
             if (gone)
             {
                 watcher = null!;
             }
             else
             {
-                watcher = new Watcher(bookmarks, CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token));
-                foreach (var (version, line) in _history)
+                watcher = new Watcher(filter, bookmarks, CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token));
+                foreach (var entry in _history)
                 {
-                    if (version > from)
+                    if (entry.Version > from && Matches(filter, entry.Resource, entry.Namespace, entry.Labels))
                     {
-                        watcher.Lines.Writer.TryWrite(line);
+                        watcher.Lines.Writer.TryWrite(entry.Line);
                     }
                 }
 
@@ -403,10 +574,24 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     }
 
     /// <summary>One watch request: the resourceVersion it asked for, whether it allowed bookmarks, and the status it got.</summary>
-    public sealed record WatchRequest(string ResourceVersion, bool AllowBookmarks, int Status);
-
-    private sealed class Watcher(bool bookmarks, CancellationTokenSource drop)
+    public sealed record WatchRequest(string ResourceVersion, bool AllowBookmarks, int Status)
     {
+        /// <summary><see cref="Nodes"/> or <see cref="EndpointSlices"/>.</summary>
+        public string Resource { get; init; } = Nodes;
+    }
+
+    /// <summary>What a list or watch asked for: a resource, a namespace (null: cluster-scoped), equality label terms.</summary>
+    private sealed record Filter(string Resource, string? Namespace, List<(string Key, string Value)> Selector);
+
+    /// <summary>One change in the shared history, with what watch filters match it on.</summary>
+    private sealed record Event(long Version, string Resource, string? Namespace, Dictionary<string, string> Labels, string Line);
+
+    private sealed class Watcher(Filter filter, bool bookmarks, CancellationTokenSource drop)
+    {
+        public Filter Filter { get; } = filter;
+
+        public string Resource => Filter.Resource;
+
         public bool Bookmarks { get; } = bookmarks;
 
         public CancellationTokenSource Drop { get; } = drop;

@@ -15,4 +15,26 @@ internal sealed class KubernetesEnvironment
     public string HomeDirectory { get; init; } = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 
     public Func<string, bool> FileExists { get; init; } = File.Exists;
+
+    public Func<string, string> ReadAllText { get; init; } = File.ReadAllText;
+
+    /// <summary>The pod's namespace from its service-account mount, or null outside a pod (or when it cannot be read).</summary>
+    public string? PodNamespace()
+    {
+        var file = Path.Combine(ServiceAccountDirectory, "namespace");
+        if (!FileExists(file))
+        {
+            return null;
+        }
+
+        try
+        {
+            var value = ReadAllText(file).Trim();
+            return value.Length == 0 ? null : value;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 }

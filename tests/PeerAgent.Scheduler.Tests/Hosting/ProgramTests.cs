@@ -18,6 +18,8 @@ public sealed class ProgramTests
             .And.Contain("--Scheduler:").And.Contain("docs/configuration.md");
         output.Should().MatchRegex(@"Scheduler:ListenUrl +https://0\.0\.0\.0:65004", "the main keys are listed with their defaults");
         output.Should().MatchRegex(@"Scheduler:HostExpiry +00:00:10");
+        output.Should().MatchRegex(@"Scheduler:ZoneLeaders +1").And.MatchRegex(@"Kubernetes:ShardService +\(none\)")
+            .And.MatchRegex(@"Kubernetes:Namespace +\(pod's own\)");
     }
 
     [Fact]
