@@ -201,6 +201,7 @@ internal sealed class BlobDownloader
         var partial = download.Partial;
         var removal = _registry.RemoveWhenClosedAsync(slot, download);
         SchedulerSession? session = null;
+        SwarmFill? fill = null; // read by the session when it moves to another scheduler replica
         Digest[]? pieceDigests = null;
         var usedPeers = false;
         Exception? failure = null;
@@ -220,10 +221,10 @@ internal sealed class BlobDownloader
                 else
                 {
                     originReason = "no_scheduler";
-                    session = await _scheduler.TryOpenAsync(digest, download.Length, () => PresentBitmap(partial), _stopping);
+                    session = await _scheduler.TryOpenAsync(digest, download.Length, () => new DownloadState(PresentBitmap(partial), fill?.ReadingOrigin == true), _stopping);
                 }
 
-                var fill = new SwarmFill(partial, download, OriginOpener(target, digest, authorization), _parents, _fillSettings, _time, _logger);
+                fill = new SwarmFill(partial, download, OriginOpener(target, digest, authorization), _parents, _fillSettings, _time, _logger);
                 failure = await download.FillAndCommitAsync(token => fill.FillAsync(session, originReason, body, token), _stopping);
                 if (failure is null)
                 {

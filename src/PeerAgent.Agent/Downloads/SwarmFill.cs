@@ -92,6 +92,9 @@ internal sealed class SwarmFill : IFillProgress
     /// <summary>Whether any stored piece came from a peer (a whole-blob mismatch then distrusts the swarm for this blob).</summary>
     public bool UsedPeers => Volatile.Read(ref _piecesFromPeers) > 0;
 
+    /// <summary>Whether the origin lane is reading now (a scheduler replica taking over gives it the back-to-source slot back).</summary>
+    public bool ReadingOrigin => Volatile.Read(ref _originTask) is { IsCompleted: false };
+
     /// <summary>Bytes of piece data stored from parents.</summary>
     public long PeerBytes => Interlocked.Read(ref _peerBytes);
 

@@ -16,6 +16,15 @@ using PeerAgent.Protocol.V1;
 namespace PeerAgent.Agent.Swarm;
 
 /// <summary>
+/// What a download tells a scheduler when it registers: the pieces it holds, and whether it is reading the origin
+/// (on a grant from a replica that went away, so the new owner gives it the slot back).
+/// </summary>
+internal readonly record struct DownloadState(byte[] Bitmap, bool FromSource);
+
+/// <summary>One Announce stream and the scheduler address it is open on.</summary>
+internal readonly record struct OpenedSession(AnnounceSession Session, SchedulerReplica Replica);
+
+/// <summary>
 /// What one heartbeat round found. <see cref="Live"/> are the scheduler addresses that answered, in the order blobs
 /// are ranked over (the replicas when sharded, else the configured address); <see cref="Restarted"/> are those that
 /// answered with a new scheduler id and so forgot every seed.
@@ -92,17 +101,18 @@ internal sealed class SchedulerConnection : IDisposable
     /// Opens the Announce stream for one download on the blob's owner (the next replica in its ranking if the owner
     /// fails) and returns it with the first decision, or null when no scheduler answers in time (the caller then
     /// fetches from the origin). The session moves itself to the next replica if its stream breaks;
-    /// <paramref name="bitmap"/> gives the pieces held at that moment, for the new owner.
+    /// <paramref name="state"/> gives the download's state at that moment, for the new owner.
     /// </summary>
-    public async Task<SchedulerSession?> TryOpenAsync(Digest task, long length, Func<byte[]> bitmap, CancellationToken cancellationToken)
+    public async Task<SchedulerSession?> TryOpenAsync(Digest task, long length, Func<DownloadState> state, CancellationToken cancellationToken)
     {
-        var opened = await OpenAsync(task, length, bitmap(), exclude: null, cancellationToken);
-        return opened is { } first ? new SchedulerSession(this, task, length, bitmap, first.Session, first.Replica, _time, _logger) : null;
+        var opened = await OpenAsync(task, length, state(), exclude: null, cancellationToken);
+        return opened is { } first ? new SchedulerSession(this, task, length, state, first.Session, first.Replica, _time, _logger) : null;
     }
 
     /// <summary>One Announce stream on the first replica of <paramref name="task"/>'s ranking that answers, skipping <paramref name="exclude"/>.</summary>
-    internal async Task<(AnnounceSession Session, SchedulerReplica Replica)?> OpenAsync(
-        Digest task, long length, byte[] bitmap, SchedulerReplica? exclude, CancellationToken cancellationToken)
+    /// <remarks>A <paramref name="moved"/> registration tells the new owner the download comes from a replica that went away.</remarks>
+    internal async Task<OpenedSession?> OpenAsync(
+        Digest task, long length, DownloadState state, SchedulerReplica? exclude, CancellationToken cancellationToken, bool moved = false)
     {
         var candidates = Candidates(task, exclude);
         if (candidates.Count == 0)
@@ -122,14 +132,22 @@ internal sealed class SchedulerConnection : IDisposable
                 first.CancelAfter(_options.ConnectTimeout);
                 await call.RequestStream.WriteAsync(new AnnounceRequest
                 {
-                    Register = new RegisterPeer { Host = _wireHost, TaskDigest = task.ToString(), ContentLength = length, Bitmap = ByteString.CopyFrom(bitmap) },
+                    Register = new RegisterPeer
+                    {
+                        Host = _wireHost,
+                        TaskDigest = task.ToString(),
+                        ContentLength = length,
+                        Bitmap = ByteString.CopyFrom(state.Bitmap),
+                        FromSource = state.FromSource,
+                        Moved = moved,
+                    },
                 }, first.Token);
                 if (!await call.ResponseStream.MoveNext(first.Token))
                 {
                     throw new RpcException(new Status(StatusCode.Unavailable, "the scheduler closed the stream without a decision"));
                 }
 
-                return (new AnnounceSession(call, streamCts, call.ResponseStream.Current, task, _logger), replica);
+                return new OpenedSession(new AnnounceSession(call, streamCts, call.ResponseStream.Current, task, _logger), replica);
             }
             catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
             {

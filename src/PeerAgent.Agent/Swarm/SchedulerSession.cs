@@ -8,7 +8,7 @@ namespace PeerAgent.Agent.Swarm;
 /// <summary>
 /// One download's scheduler session, across scheduler replicas. It forwards the decisions of its current Announce
 /// stream; when that stream breaks (the replica died or its connection was lost), it registers the download again,
-/// with the pieces held by then, on the next replica in the blob's ranking and carries on with that one's
+/// with the pieces held by then and whether it is reading the origin, on the next replica in the blob's ranking and carries on with that one's
 /// decisions. The download sees one uninterrupted session, and ends up at the origin only when no replica answers.
 /// </summary>
 internal sealed class SchedulerSession : ISchedulerSession, IAsyncDisposable
@@ -19,7 +19,7 @@ internal sealed class SchedulerSession : ISchedulerSession, IAsyncDisposable
     private readonly SchedulerConnection _connection;
     private readonly Digest _task;
     private readonly long _length;
-    private readonly Func<byte[]> _bitmap;
+    private readonly Func<DownloadState> _state;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Channel<AnnounceResponse> _decisions = Channel.CreateUnbounded<AnnounceResponse>(new UnboundedChannelOptions { SingleReader = true });
@@ -36,7 +36,7 @@ internal sealed class SchedulerSession : ISchedulerSession, IAsyncDisposable
         SchedulerConnection connection,
         Digest task,
         long length,
-        Func<byte[]> bitmap,
+        Func<DownloadState> state,
         AnnounceSession first,
         SchedulerReplica replica,
         TimeProvider time,
@@ -45,7 +45,7 @@ internal sealed class SchedulerSession : ISchedulerSession, IAsyncDisposable
         _connection = connection;
         _task = task;
         _length = length;
-        _bitmap = bitmap;
+        _state = state;
         _current = first;
         _replica = replica;
         _time = time;
@@ -150,17 +150,17 @@ internal sealed class SchedulerSession : ISchedulerSession, IAsyncDisposable
                 return false;
             }
 
-            byte[] bitmap;
+            DownloadState state;
             try
             {
-                bitmap = _bitmap();
+                state = _state();
             }
             catch (ObjectDisposedException)
             {
                 return false; // the download is over; nothing left to schedule
             }
 
-            var next = await _connection.OpenAsync(_task, _length, bitmap, exclude: from, _cts.Token);
+            var next = await _connection.OpenAsync(_task, _length, state, exclude: from, _cts.Token, moved: true);
             if (next is not { } opened)
             {
                 return false;

@@ -149,7 +149,7 @@ internal sealed class SchedulerService : WireScheduler.SchedulerBase
 
         _placements.Register(host);
         var bitmap = register.Bitmap.Span;
-        var result = _scheduler.Announce(digest, register.ContentLength, host.HostId, bitmap, register.Complete);
+        var result = _scheduler.Announce(digest, register.ContentLength, host.HostId, bitmap, register.Complete, register.Moved, register.FromSource);
         var pieceCount = PieceLayout.For(register.ContentLength).PieceCount;
         switch (result)
         {

@@ -47,6 +47,14 @@ internal sealed class SchedulerOptions
     /// <summary>How long a child told to wait should wait before asking again.</summary>
     public TimeSpan WaitRetryInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// After a scheduler replica goes away, its blobs' downloads register again on their new owner, each with the
+    /// pieces it holds. For this long after a blob is taken over that way, its back-to-source slot is kept for the
+    /// peer that was already reading the origin (it registers with <c>from_source</c>), so the origin is not read
+    /// twice just because the new owner heard from another peer first.
+    /// </summary>
+    public TimeSpan TakeoverGrace { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How often the stream service sweeps: drops silent hosts and pushes new decisions to the peers that lost a parent.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -73,6 +81,11 @@ internal sealed class SchedulerOptions
         RequirePositive(BackToSourceStallTimeout, section, nameof(BackToSourceStallTimeout), errors);
         RequirePositive(WaitRetryInterval, section, nameof(WaitRetryInterval), errors);
         RequirePositive(SweepInterval, section, nameof(SweepInterval), errors);
+        if (TakeoverGrace < TimeSpan.Zero || TakeoverGrace > TimeSpan.FromMinutes(1))
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{section}:{nameof(TakeoverGrace)} must be between 00:00:00 and 00:01:00, not {TakeoverGrace}."));
+        }
+
         return errors;
     }
 

@@ -149,8 +149,12 @@ internal sealed class SwarmScheduler
     /// <summary>
     /// A host joins a task (a download starts) or re-announces what it holds. <paramref name="bitmap"/> is the
     /// byte form of <see cref="PieceBitmap"/>, empty for none; <paramref name="complete"/> marks a finished, verified blob.
+    /// <paramref name="moved"/>: the download comes from a replica that went away, so a task it creates is being taken
+    /// over (<see cref="SchedulerOptions.TakeoverGrace"/>); <paramref name="fromSource"/>: it is reading the origin on
+    /// that replica's grant, and gets a free back-to-source slot back.
     /// </summary>
-    public AnnounceResult Announce(Digest digest, long length, string hostId, ReadOnlySpan<byte> bitmap = default, bool complete = false)
+    public AnnounceResult Announce(
+        Digest digest, long length, string hostId, ReadOnlySpan<byte> bitmap = default, bool complete = false, bool moved = false, bool fromSource = false)
     {
         lock (_lock)
         {
@@ -159,10 +163,12 @@ internal sealed class SwarmScheduler
                 return AnnounceResult.UnknownHost;
             }
 
+            var created = false;
             if (!_tasks.TryGetValue(digest, out var task))
             {
                 task = new SwarmTask(digest, length, _options.BackToSourceQuota);
                 _tasks.Add(digest, task);
+                created = true;
             }
             else if (task.Layout.Length != length)
             {
@@ -215,6 +221,12 @@ internal sealed class SwarmScheduler
 
             AdjustAvailability(task, pieces, +1);
             peer.LastProgress = now;
+            if (created && !complete && (moved || fromSource))
+            {
+                // A download already under way re-creates the task: its replica went away and this one takes over.
+                task.TakeoverUntil = now + _options.TakeoverGrace;
+            }
+
             if (complete || pieces.IsComplete)
             {
                 MarkSucceeded(peer);
@@ -222,6 +234,12 @@ internal sealed class SwarmScheduler
             else if (peer.State == PeerState.Succeeded)
             {
                 peer.State = PeerState.Running;
+            }
+
+            if (fromSource && peer.State != PeerState.Succeeded && peer.BackToSourceSlot < 0 && Array.IndexOf(task.BackToSource, null) is var free and >= 0)
+            {
+                // It is reading the origin already: the slot goes back to it rather than to a second reader.
+                Grant(task, peer, free, now);
             }
 
             Refresh(peer);
@@ -284,7 +302,7 @@ internal sealed class SwarmScheduler
             }
 
             SettleDepth(child);
-            if (child.BackToSourceSlot < 0 && count == 0 && reach != Reach.Zone)
+            if (child.BackToSourceSlot < 0 && count == 0 && reach != Reach.Zone && now >= task.TakeoverUntil)
             {
                 var slot = Array.IndexOf(task.BackToSource, null);
                 if (slot >= 0)

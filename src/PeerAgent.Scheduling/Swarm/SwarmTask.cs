@@ -33,6 +33,9 @@ internal sealed class SwarmTask
     /// <summary>How many live peers hold each piece.</summary>
     public int[] Availability { get; }
 
+    /// <summary>Until then the task is being taken over from a replica that went away: only a peer already reading the origin gets its slot.</summary>
+    public DateTimeOffset TakeoverUntil { get; set; }
+
     /// <summary>Back-to-source slots; slot i fetches stripe i when striping.</summary>
     public SwarmPeer?[] BackToSource { get; }
 

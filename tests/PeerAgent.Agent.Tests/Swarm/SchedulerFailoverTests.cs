@@ -57,7 +57,7 @@ public sealed class SchedulerFailoverTests : IAsyncLifetime
         var task = Digest.Compute("layer"u8);
         var owner = Owner(task);
 
-        await using var session = await connection.TryOpenAsync(task, 1000, () => [0b1], CancellationToken.None);
+        await using var session = await connection.TryOpenAsync(task, 1000, () => new DownloadState([0b1], false), CancellationToken.None);
 
         session.Should().NotBeNull();
         session!.SchedulerAddress.Should().Be(owner.Address);
@@ -75,7 +75,7 @@ public sealed class SchedulerFailoverTests : IAsyncLifetime
         var ranking = ShardRing.Rank(task.ToString(), [.. _replicas.Select(r => r.Address)]);
         var (owner, next) = (Replica(ranking[0]), Replica(ranking[1]));
         byte[] held = [0b0000_0001];
-        await using var session = await connection.TryOpenAsync(task, 1000, () => held, CancellationToken.None);
+        await using var session = await connection.TryOpenAsync(task, 1000, () => new DownloadState(held, false), CancellationToken.None);
         (await session!.Decisions.ReadAsync()).KindCase.Should().Be(Protocol.V1.AnnounceResponse.KindOneofCase.Wait);
 
         held = [0b0000_0111];
@@ -84,6 +84,8 @@ public sealed class SchedulerFailoverTests : IAsyncLifetime
         await Wait.UntilAsync(() => next.Registrations.Count == 1, Deadline, "the session registers again on the blob's next replica");
         var moved = next.Registrations.Single();
         moved.TaskDigest.Should().Be(task.ToString());
+        moved.Moved.Should().BeTrue("the new owner learns the download comes from a replica that went away");
+        moved.FromSource.Should().BeFalse("this download was not reading the origin");
         moved.Bitmap.ToByteArray().Should().Equal([0b0000_0111], "the new owner learns the pieces held at the move, not at the start");
         (await session.Decisions.ReadAsync()).KindCase.Should().Be(Protocol.V1.AnnounceResponse.KindOneofCase.Wait, "the new owner's decisions reach the download");
         session.IsBroken.Should().BeFalse("the download keeps one session across the move");
@@ -96,7 +98,7 @@ public sealed class SchedulerFailoverTests : IAsyncLifetime
     {
         using var connection = Connect(_replicas[0].Address);
         await connection.HeartbeatAsync(CancellationToken.None);
-        await using var session = await connection.TryOpenAsync(Digest.Compute("layer"u8), 1000, () => [0], CancellationToken.None);
+        await using var session = await connection.TryOpenAsync(Digest.Compute("layer"u8), 1000, () => new DownloadState([0], false), CancellationToken.None);
         (await session!.Decisions.ReadAsync()).KindCase.Should().Be(Protocol.V1.AnnounceResponse.KindOneofCase.Wait);
 
         await _replicas[0].StopAsync();

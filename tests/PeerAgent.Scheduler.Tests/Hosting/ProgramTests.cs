@@ -60,7 +60,7 @@ public sealed class ProgramTests
             "configuration error: Scheduler:FanOutLimit 'many' is not a whole number.",
             "configuration error: Scheduler:FanOutLimt is not a known key; known keys in Scheduler: ListenUrl, FanOutLimit, BackToSourceQuota, "
                 + "StripeBackToSource, ZoneLeaders, CandidateParentCount, CandidateSampleSize, ParentFailureLimit, HostExpiry, BackToSourceStallTimeout, "
-                + "WaitRetryInterval, SweepInterval.");
+                + "WaitRetryInterval, TakeoverGrace, SweepInterval.");
     }
 
     private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
