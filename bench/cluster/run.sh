@@ -28,7 +28,7 @@ Options (defaults in brackets; --smoke changes those marked *):
   --nodes N                 hosts, 2-64 [16; *3]
   --zones Z                 zones, hosts spread round-robin, 1-8 [3; *2]
   --node-mbit B             each host's upload and download rate, Mbit/s, 1-10000 [50]
-  --origin-mbit Bo          the origin's rate, Mbit/s, 1-10000 [2 x node]
+  --origin-mbit Bo          the origin's rate, Mbit/s, 1-10000 [4 x node]
   --latency-ms L            round trip inside a zone (and to origin and scheduler), 0-500; needs sch_netem [0]
   --cross-zone-latency-ms X extra round trip between zones, 0-500; needs sch_netem [0]
   --image-mib M             image size, random bytes, 1-1024 [64; *2]
@@ -36,6 +36,8 @@ Options (defaults in brackets; --smoke changes those marked *):
   --mode all|waves|both     all hosts at once, waves (a rolling update), or both [all]
   --wave-percent P          hosts per wave, percent, 1-100 [25]
   --timeout S               stop (and clean up) after S seconds, 30-3600 [900; *180]
+  --agent-arg --Key=Value   extra agent configuration (repeatable), e.g. --agent-arg --Peer:PieceTimeout=00:00:30
+  --scheduler-arg --Key=V   extra scheduler configuration (repeatable)
   --smoke                   the CI run: small defaults; non-zero exit on any failure (as always)
   --no-build                use the built Release binaries as they are
   --keep                    keep the work dir (logs) after the run
@@ -46,6 +48,7 @@ TEXT
 # --- options ---------------------------------------------------------------------------------------------
 nodes='' zones='' node_mbit='' origin_mbit='' latency='' cross='' image_mib='' layers='' mode=all wave_pct=25
 timeout_s='' smoke=0 build=1 keep=0 cleanup_only=0
+agent_extra=() scheduler_extra=()
 while [ $# -gt 0 ]; do
   case $1 in
     --nodes) nodes=${2:-} && shift ;;
@@ -59,6 +62,8 @@ while [ $# -gt 0 ]; do
     --mode) mode=${2:-} && shift ;;
     --wave-percent) wave_pct=${2:-} && shift ;;
     --timeout) timeout_s=${2:-} && shift ;;
+    --agent-arg) agent_extra+=("${2:-}") && shift ;;
+    --scheduler-arg) scheduler_extra+=("${2:-}") && shift ;;
     --smoke) smoke=1 ;;
     --no-build) build=0 ;;
     --keep) keep=1 ;;
@@ -72,7 +77,7 @@ if [ "$smoke" = 1 ]; then
   : "${nodes:=3}" "${zones:=2}" "${image_mib:=2}" "${layers:=2}" "${timeout_s:=180}"
 fi
 : "${nodes:=16}" "${zones:=3}" "${node_mbit:=50}" "${image_mib:=64}" "${layers:=4}" "${timeout_s:=900}"
-: "${origin_mbit:=$((2 * node_mbit))}" "${latency:=0}" "${cross:=0}"
+: "${origin_mbit:=$((4 * node_mbit))}" "${latency:=0}" "${cross:=0}"
 check_range() { # name value min max
   [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] \
     || { echo "bench/cluster: $1 must be a whole number from $3 to $4 (got '$2')" >&2 && exit 2; }
@@ -94,7 +99,7 @@ case $mode in all | waves | both) ;; *) echo "bench/cluster: --mode must be all,
 # A run owns the namespaces pcl-<its pid>-* and the dir /tmp/peeragent-cluster.*/ holding its pid in "owner"; both are
 # removed once that pid no longer runs this script, never while it does (another developer's run).
 run_alive() { # pid -> true while that process is a run of this script
-  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'bench/cluster/run.sh'
+  tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -q 'bench/cluster/run.sh'
 }
 remove_leftovers() {
   local ns pid dir
@@ -109,6 +114,7 @@ remove_leftovers() {
   for dir in /tmp/peeragent-cluster.*; do
     [ -d "$dir" ] || continue
     pid=$(cat "$dir/owner" 2>/dev/null || echo 0)
+    [ "$cleanup_only" = 1 ] || [ ! -e "$dir/kept" ] || continue # --keep: until --cleanup
     if [ "$pid" != $$ ] && ! run_alive "$pid"; then
       echo "bench/cluster: removing leftover dir $dir"
       rm -rf "$dir"
@@ -137,7 +143,7 @@ cleanup() {
   fi
   net_teardown "$NET_PREFIX"
   wait 2>/dev/null || true
-  if [ "$keep" = 1 ]; then echo "bench/cluster: kept $WORK" >&2; else rm -rf "$WORK"; fi
+  if [ "$keep" = 1 ]; then : >"$WORK/kept" && echo "bench/cluster: kept $WORK (removed by --cleanup)" >&2; else rm -rf "$WORK"; fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -228,7 +234,7 @@ for n in $(seq 1 "$nodes"); do certs "h$n" "${HOST_IP[n]}"; done
 scheduler_url="https://$NET_SCHEDULER_IP:65004"
 # shellcheck disable=SC2046 # tls_args prints words
 ip netns exec "$(net_ns sched)" dotnet "$LP_SCHEDULER_DLL" --Scheduler:ListenUrl="$scheduler_url" --Metrics:ListenUrl=http://127.0.0.1:65005 \
-  --Kubernetes:Mode=disabled $(tls_args scheduler) >"$WORK/scheduler.log" 2>&1 &
+  --Kubernetes:Mode=disabled $(tls_args scheduler) "${scheduler_extra[@]}" >"$WORK/scheduler.log" 2>&1 &
 scheduler_pid=$!
 wait_http sched http://127.0.0.1:65005/readyz "the scheduler"
 
@@ -241,7 +247,7 @@ for n in $(seq 1 "$nodes"); do
     --Scheduler:Address="$scheduler_url" $(tls_args "h$n") \
     --Node:Name="h$n" --Node:Zone="zone-${HOST_ZONE[n]}" --Node:Region=bench \
     --Store:DataDir="$WORK/h$n/store" \
-    --Registries:0:Host="$origin" --Registries:0:PlainHttp=true \
+    --Registries:0:Host="$origin" --Registries:0:PlainHttp=true "${agent_extra[@]}" \
     >"$WORK/h$n/agent.log" 2>&1 &
   AGENT_PID[n]=$!
 done
@@ -308,7 +314,7 @@ snapshot() { # label -> $WORK/snap-<label>: key value lines (counters summed ove
       in_ns "h$n" curl -fs --max-time 10 http://127.0.0.1:65003/metrics \
         | awk -v n="$n" '
             /^peeragent_peer_received_bytes_total\{/ {match($0, /locality="[a-z]*"/); print "recv_" substr($0, RSTART + 10, RLENGTH - 11), $NF}
-            /^peeragent_peer_uploaded_bytes_total/ {print "uploaded", $NF}
+            /^peeragent_peer_uploaded_bytes_total/ {print "uploaded", $NF; print "up_h" n, $NF}
             /^peeragent_upstream_received_bytes_total\{.*kind="blob"/ {print "upstream", $NF}' \
         || die "metrics of agent h$n unreadable"
       echo "cpu_h$n $(proc_ticks "${AGENT_PID[n]}")"
@@ -396,6 +402,10 @@ measure() { # run (all|waves) -> R[<run>_<kind>_<key>] for p2p and direct, one f
     done
     R[${run}_${kind}_cpu_hosts]=$(for n in $(seq 1 "$nodes"); do delta "cpu_h$n" "$run-$kind-0" "$run-$kind-1"; echo; done \
       | awk -v t="$ticks" '{s += $1; if ($1 > m) m = $1} END {printf "%.3f %.3f", s / NR / t, m / t}')
+    R[${run}_${kind}_up_max]=$(for n in $(seq 1 "$nodes"); do delta "up_h$n" "$run-$kind-0" "$run-$kind-1"; echo; done \
+      | awk '$1 > m {m = $1} END {printf "%.0f", m}')
+    R[${run}_${kind}_cpu_ours]=$(awk -v h="${R[${run}_${kind}_cpu_hosts]}" -v o="${R[${run}_${kind}_cpu_origin]}" \
+      -v s="${R[${run}_${kind}_cpu_sched]}" -v n="$nodes" -v t="$ticks" 'BEGIN {split(h, a, " "); printf "%.3f", a[1] * n + (o + s) / t}')
   done
 }
 runs=()
@@ -407,7 +417,7 @@ report() { # run -> the table rows and the JSON fields of one run, computed by a
   local run=$1 kind key
   for kind in p2p direct; do
     for key in p50 p99 max rollout failures origin_log origin_wire uploaded upstream recv_zone recv_region recv_remote \
-      recv_unknown cpu_origin cpu_sched machine_total machine_idle time cpu_hosts; do
+      recv_unknown cpu_origin cpu_sched machine_total machine_idle time cpu_hosts cpu_ours up_max; do
       echo "${kind}_$key ${R[${run}_${kind}_$key]}"
     done
   done
@@ -415,7 +425,7 @@ report() { # run -> the table rows and the JSON fields of one run, computed by a
   echo "wave ${R[${run}_wave]}"
 }
 render() { # run, table|json
-  report "$1" | awk -v run="$1" -v out="$2" -v nodes="$nodes" -v mbit="$node_mbit" -v t="$ticks" '
+  report "$1" | awk -v run="$1" -v out="$2" -v nodes="$nodes" -v mbit="$node_mbit" -v t="$ticks" -v cores="$(nproc)" '
     {v[$1] = $2; if ($3 != "") w[$1] = $3}
     END {
       img = v["image"]; ideal = img * 8 / (mbit * 1e6)
@@ -439,9 +449,11 @@ render() { # run, table|json
         printf "%-38s %14.2f %14s\n", "agents: read from origin / image", v["p2p_upstream"] / img, "-"
         printf "%-38s %14.2f %14s\n", "agents: peer bytes / image", (v["p2p_recv_zone"] + cross) / img, "-"
         printf "%-38s %14.2f %14s\n", "agents: cross-zone peer bytes / image", cross / img, "-"
+        printf "%-38s %14.2f %14s\n", "agents: busiest uploader / image", v["p2p_up_max"] / img, "-"
         printf "%-38s %14s %14s\n", "agent CPU s per host, mean / max", sprintf("%.2f / %.2f", v["p2p_cpu_hosts"], w["p2p_cpu_hosts"]), sprintf("%.2f / %.2f", v["direct_cpu_hosts"], w["direct_cpu_hosts"])
         printf "%-38s %14.2f %14.2f\n", "origin registry CPU s", v["p2p_cpu_origin"] / t, v["direct_cpu_origin"] / t
         printf "%-38s %14.2f %14s\n", "scheduler CPU s", v["p2p_cpu_sched"] / t, "-"
+        printf "%-38s %14.0f %14.0f\n", "agents+origin+scheduler CPU, % of all", 100 * v["p2p_cpu_ours"] / v["p2p_time"] / cores, 100 * v["direct_cpu_ours"] / v["direct_time"] / cores
         printf "%-38s %14.0f %14.0f\n", "machine CPU busy, % of all cores", 100 * busy["p2p"], 100 * busy["direct"]
         printf "%-38s %14d %14d\n", "failed hosts", v["p2p_failures"], v["direct_failures"]
       } else {
@@ -449,8 +461,9 @@ render() { # run, table|json
         s = s sprintf(",\"direct_p50_s\":%.3f,\"direct_p99_s\":%.3f,\"direct_max_s\":%.3f,\"speedup_p50\":%.3f,\"speedup_p99\":%.3f", v["direct_p50"], v["direct_p99"], v["direct_max"], v["direct_p50"] / v["p2p_p50"], v["direct_p99"] / v["p2p_p99"])
         if (run == "waves") s = s sprintf(",\"wave_hosts\":%d,\"rollout_s\":%.3f,\"direct_rollout_s\":%.3f", v["wave"], v["p2p_rollout"], v["direct_rollout"])
         s = s sprintf(",\"origin_bytes\":%.0f,\"origin_over_image\":%.3f,\"origin_wire_over_image\":%.3f,\"direct_origin_over_image\":%.3f", v["p2p_origin_log"], v["p2p_origin_log"] / img, v["p2p_origin_wire"] / img, v["direct_origin_log"] / img)
-        s = s sprintf(",\"peer_bytes\":%.0f,\"cross_zone_bytes\":%.0f,\"cross_zone_over_image\":%.3f", v["p2p_recv_zone"] + cross, cross, cross / img)
+        s = s sprintf(",\"peer_bytes\":%.0f,\"cross_zone_bytes\":%.0f,\"cross_zone_over_image\":%.3f,\"max_host_upload_over_image\":%.3f", v["p2p_recv_zone"] + cross, cross, cross / img, v["p2p_up_max"] / img)
         s = s sprintf(",\"agent_cpu_s_per_host\":%.3f,\"agent_cpu_s_per_host_max\":%.3f,\"scheduler_cpu_s\":%.3f,\"machine_cpu_busy\":%.3f,\"cpu_limited\":%s,\"direct_machine_cpu_busy\":%.3f", v["p2p_cpu_hosts"], w["p2p_cpu_hosts"], v["p2p_cpu_sched"] / t, busy["p2p"], (busy["p2p"] > 0.9 ? "true" : "false"), busy["direct"])
+        s = s sprintf(",\"ours_cpu_share\":%.3f", v["p2p_cpu_ours"] / v["p2p_time"] / cores)
         s = s sprintf(",\"failures\":%d", v["p2p_failures"] + v["direct_failures"])
         print s
       }
