@@ -97,31 +97,31 @@ net_tx_bytes() { # name -> bytes sent by eth0 of namespace <name> (frames as the
   ip netns exec "$(net_ns "$1")" cat /sys/class/net/eth0/statistics/tx_bytes
 }
 
-net_kill_ns() { # namespace -> TERM every process in it, up to 10 s, then KILL; then delete the namespace
-  local ns=$1 pids
-  pids=$(ip netns pids "$ns" 2>/dev/null || true)
-  if [ -n "$pids" ]; then
-    # shellcheck disable=SC2086 # a list of pids
-    kill $pids 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      [ -n "$(ip netns pids "$ns" 2>/dev/null || true)" ] || break
-      sleep 0.1
-    done
+net_kill_ns() { # namespaces... -> TERM every process in them, up to 10 s, then KILL; then delete the namespaces. All
+  #                processes go before any namespace, so no agent sees its link vanish while it still runs.
+  local ns pids
+  for ns in "$@"; do
     pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    # shellcheck disable=SC2086
-    [ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      [ -n "$(ip netns pids "$ns" 2>/dev/null || true)" ] || break
-      sleep 0.1
-    done
-  fi
-  ip netns del "$ns" 2>/dev/null || true
+    # shellcheck disable=SC2086 # a list of pids
+    [ -z "$pids" ] || kill $pids 2>/dev/null || true
+  done
+  for _ in $(seq 1 100); do
+    pids=$(for ns in "$@"; do ip netns pids "$ns" 2>/dev/null || true; done)
+    [ -n "$pids" ] || break
+    sleep 0.1
+  done
+  # shellcheck disable=SC2086
+  [ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    [ -n "$(for ns in "$@"; do ip netns pids "$ns" 2>/dev/null || true; done)" ] || break
+    sleep 0.1
+  done
+  for ns in "$@"; do ip netns del "$ns" 2>/dev/null || true; done
 }
 
 net_teardown() { # prefix -> every namespace named <prefix>-*, with its processes and links (deleting a namespace
   #                deletes its veth ends, and with them their peers)
-  local ns
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$1-" || true); do
-    net_kill_ns "$ns"
-  done
+  local -a all
+  mapfile -t all < <(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$1-" || true)
+  [ "${#all[@]}" = 0 ] || net_kill_ns "${all[@]}"
 }
