@@ -35,11 +35,11 @@ if [ "$smoke_failed" = 1 ]; then
 fi
 set -e
 
-# One closing line over every test project, so a run that executed nothing cannot pass unnoticed.
-passed=$({ grep -E '^[[:space:]]+Passed: [0-9]+$' "$log" || true; } | awk -v s="$((1 - smoke_failed))" '{s += $2} END {print s + 0}')
-failed=$({ grep -E '^[[:space:]]+Failed: [0-9]+$' "$log" || true; } | awk -v s="$smoke_failed" '{s += $2} END {print s + 0}')
-echo "tests: $passed passed, $failed failed"
-if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
+# One closing line over every test project and the smoke run, so a run that executed nothing cannot pass unnoticed.
+dotnet_passed=$({ grep -E '^[[:space:]]+Passed: [0-9]+$' "$log" || true; } | awk '{s += $2} END {print s + 0}')
+dotnet_failed=$({ grep -E '^[[:space:]]+Failed: [0-9]+$' "$log" || true; } | awk '{s += $2} END {print s + 0}')
+echo "tests: $((dotnet_passed + 1 - smoke_failed)) passed, $((dotnet_failed + smoke_failed)) failed"
+if [ "$status" -eq 0 ] && [ "$dotnet_passed" -eq 0 ]; then
   echo "test.sh: no test ran" >&2
   exit 1
 fi
