@@ -182,8 +182,8 @@ tls_args() { # name -> the Tls:* arguments for its certificate
 }
 
 # --- the network -----------------------------------------------------------------------------------------
-one_way_near=$((latency / 2))
-one_way_far=$(((latency + cross) / 2))
+one_way_near=$(awk -v l="$latency" 'BEGIN {print l / 2}') # netem takes fractions of a millisecond
+one_way_far=$(awk -v l="$latency" -v x="$cross" 'BEGIN {print (l + x) / 2}')
 zone_prefix() { echo "198.18.$(($1 + 1)).0/24"; } # zone (0-based) -> its hosts' /24
 far_prefixes() { # zone -> the /24s of every other zone
   local z
