@@ -113,6 +113,8 @@ remove_leftovers() {
   done
   for dir in /tmp/peeragent-cluster.*; do
     [ -d "$dir" ] || continue
+    # a dir without an owner yet may be a run that is just starting (only --cleanup takes it)
+    [ "$cleanup_only" = 1 ] || [ -e "$dir/owner" ] || continue
     pid=$(cat "$dir/owner" 2>/dev/null || echo 0)
     [ "$cleanup_only" = 1 ] || [ ! -e "$dir/kept" ] || continue # --keep: until --cleanup
     if [ "$pid" != $$ ] && ! run_alive "$pid"; then
