@@ -38,6 +38,7 @@ Options (defaults in brackets; --smoke changes those marked *):
   --timeout S               stop (and clean up) after S seconds, 30-3600 [900; *180]
   --agent-arg --Key=Value   extra agent configuration (repeatable), e.g. --agent-arg --Peer:PieceTimeout=00:00:30
   --scheduler-arg --Key=V   extra scheduler configuration (repeatable)
+  --containerd              hosts pull with real containerd (ctr pull, unpacked) instead of curl; up to 8 hosts
   --smoke                   the CI run: small defaults; non-zero exit on any failure (as always)
   --no-build                use the built Release binaries as they are
   --keep                    keep the work dir (logs) after the run
@@ -47,7 +48,7 @@ TEXT
 
 # --- options ---------------------------------------------------------------------------------------------
 nodes='' zones='' node_mbit='' origin_mbit='' latency='' cross='' image_mib='' layers='' mode=all wave_pct=25
-timeout_s='' smoke=0 build=1 keep=0 cleanup_only=0
+timeout_s='' smoke=0 build=1 keep=0 cleanup_only=0 containerd=0
 agent_extra=() scheduler_extra=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -65,6 +66,7 @@ while [ $# -gt 0 ]; do
     --agent-arg) agent_extra+=("${2:-}") && shift ;;
     --scheduler-arg) scheduler_extra+=("${2:-}") && shift ;;
     --smoke) smoke=1 ;;
+    --containerd) containerd=1 ;;
     --no-build) build=0 ;;
     --keep) keep=1 ;;
     --cleanup) cleanup_only=1 ;;
@@ -93,6 +95,7 @@ check_range --layers "$layers" 1 16
 check_range --wave-percent "$wave_pct" 1 100
 check_range --timeout "$timeout_s" 30 3600
 case $mode in all | waves | both) ;; *) echo "bench/cluster: --mode must be all, waves or both" >&2 && exit 2 ;; esac
+[ "$containerd" = 0 ] || [ "$nodes" -le 8 ] || { echo "bench/cluster: --containerd takes at most 8 hosts" >&2 && exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench/cluster: needs root (network namespaces, tc)" >&2 && exit 2; }
 
 # --- leftovers of runs that died without cleaning up ------------------------------------------------------
@@ -126,7 +129,9 @@ remove_leftovers() {
 remove_leftovers
 [ "$cleanup_only" = 0 ] || exit 0
 
-for tool in ip tc curl docker-registry dotnet sha256sum tar awk; do
+tools=(ip tc curl docker-registry dotnet sha256sum tar awk)
+[ "$containerd" = 0 ] || tools+=(containerd ctr)
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "bench/cluster: $tool not found (scripts/install-deps.sh)" >&2 && exit 2; }
 done
 
@@ -324,6 +329,7 @@ snapshot() { # label -> $WORK/snap-<label>: key value lines (counters summed ove
     echo "cpu_origin $(proc_ticks "$registry_pid")"
     echo "cpu_sched $(proc_ticks "$scheduler_pid")"
     echo "origin_log $(origin_log_bytes)"
+    echo "origin_ctd_gets $({ grep -E '"GET /v2/[^ ]+/blobs/[^ ]+ HTTP/[0-9.]+" [0-9]+ [0-9]+ "[^"]*" "containerd/' "$WORK/registry.log" || true; } | wc -l)"
     echo "origin_wire $(net_tx_bytes origin)"
     awk '/^cpu / {print "machine_total", $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; print "machine_idle", $5 + $6}' /proc/stat
     echo "time $EPOCHREALTIME"
@@ -343,14 +349,80 @@ settle_origin_log() { # -> returns once the origin's access log has stopped grow
 }
 
 max_get_s=$((60 + 4 * nodes * image_mib * 8 * 1048576 / (node_mbit < origin_mbit ? node_mbit : origin_mbit) / 1000000))
+# --containerd: one containerd per host and pass (a fresh root, so the direct pass finds nothing cached), in the
+# host's namespace; `ctr images pull` runs there too, since the client process does the fetching.
+declare -a CTD_PID
+ctd_start_all() { # label -> containerd for every host, each in $WORK/h<n>/ctd-<label>, ready
+  local n dir
+  for n in $(seq 1 "$nodes"); do
+    dir="$WORK/h$n/ctd-$1"
+    mkdir -p "$dir/hosts/$origin"
+    cat >"$dir/config.toml" <<TOML
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.internal.v1.opt", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+[grpc]
+  address = "$dir/c.sock"
+[ttrpc]
+  address = "$dir/c.ttrpc.sock"
+[debug]
+  address = "$dir/debug.sock"
+[metrics]
+  address = ""
+TOML
+    ip netns exec "$(net_ns "h$n")" containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
+    CTD_PID[n]=$!
+  done
+  for n in $(seq 1 "$nodes"); do
+    dir="$WORK/h$n/ctd-$1"
+    for _ in $(seq 1 300); do
+      timeout 5 ctr --address "$dir/c.sock" version >/dev/null 2>&1 && continue 2
+      sleep 0.1
+    done
+    die "containerd of h$n did not come up ($dir/containerd.log)"
+  done
+}
+ctd_hosts() { # label, kind -> the hosts dir for that pass: the agent's mirror first (p2p), or the origin alone
+  local n dir
+  for n in $(seq 1 "$nodes"); do
+    dir="$WORK/h$n/ctd-$1/hosts-$2"
+    mkdir -p "$dir/$origin"
+    {
+      echo "server = \"http://$origin\""
+      [ "$2" = direct ] || printf '\n[host."http://127.0.0.1:65001"]\n  capabilities = ["pull", "resolve"]\n'
+    } >"$dir/$origin/hosts.toml"
+  done
+}
+ctd_stop_all() { # label -> stops every containerd of that pass and removes its root
+  local n dir
+  for n in $(seq 1 "$nodes"); do kill "${CTD_PID[n]}" 2>/dev/null || true; done
+  for n in $(seq 1 "$nodes"); do
+    for _ in $(seq 1 100); do
+      kill -0 "${CTD_PID[n]}" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "${CTD_PID[n]}" 2>/dev/null || true
+    wait "${CTD_PID[n]}" 2>/dev/null || true
+    dir="$WORK/h$n/ctd-$1"
+    grep -o " $dir[^ ]*" /proc/self/mounts 2>/dev/null | xargs -r -n1 umount -l 2>/dev/null || true
+    rm -rf "$dir/root" "$dir/state"
+  done
+}
+
 pull() { # label, kind (p2p|direct), wave size, tag, manifest digest -> every host pulls; results in $WORK/res-<label>-h<n>
   local label=$1 kind=$2 wave=$3 tag=$4 digest=$5 first n go pids base query
   for first in $(seq 1 "$wave" "$nodes"); do
     go="$WORK/go-$label-$first"
     pids=()
     for n in $(seq "$first" $((first + wave - 1 < nodes ? first + wave - 1 : nodes))); do
-      if [ "$kind" = p2p ]; then base=http://127.0.0.1:65001 query="?ns=$origin"; else base="http://$origin" query=''; fi
-      ip netns exec "$(net_ns "h$n")" bash "$here/fetch.sh" "$WORK/res-$label-h$n" "$go" "$base" "$query" "$repo" "$tag" "$digest" "$max_get_s" &
+      if [ "$containerd" = 1 ] && [ "$label" != warmup ]; then
+        ip netns exec "$(net_ns "h$n")" bash "$here/pull-containerd.sh" "$WORK/res-$label-h$n" "$go" \
+          "$WORK/h$n/ctd-$label/c.sock" "$WORK/h$n/ctd-$label/hosts-$kind" "$origin/$repo:$tag" "$digest" "$max_get_s" &
+      else
+        if [ "$kind" = p2p ]; then base=http://127.0.0.1:65001 query="?ns=$origin"; else base="http://$origin" query=''; fi
+        ip netns exec "$(net_ns "h$n")" bash "$here/fetch.sh" "$WORK/res-$label-h$n" "$go" "$base" "$query" "$repo" "$tag" "$digest" "$max_get_s" &
+      fi
       pids+=($!)
     done
     : >"$go"
@@ -373,7 +445,7 @@ summarize() { # label -> key value lines: completion percentiles, rollout, failu
 
 # --- the runs --------------------------------------------------------------------------------------------
 echo "== bench/cluster: $nodes hosts in $zones zones, hosts $node_mbit Mbit/s, origin $origin_mbit Mbit/s," \
-  "RTT ${latency} ms (+${cross} ms across zones), mutual TLS, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  "RTT ${latency} ms (+${cross} ms across zones), mutual TLS, $([ "$containerd" = 1 ] && echo "containerd pulls" || echo "curl pulls"), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$latency" != 0 ] || [ "$cross" != 0 ] || echo "   no latency modelled (link RTT is the veth's, tens of microseconds)"
 
 # Warm-up: a small image through every agent, so that start-up and first-use work is not timed.
@@ -392,13 +464,18 @@ measure() { # run (all|waves) -> R[<run>_<kind>_<key>] for p2p and direct, one f
   make_image "$run" "$image_mib" "$layers"
   R[image_bytes]=$IMAGE_BYTES
   for kind in p2p direct; do
+    if [ "$containerd" = 1 ]; then
+      ctd_start_all "$run-$kind"
+      ctd_hosts "$run-$kind" "$kind"
+    fi
     snapshot "$run-$kind-0"
     pull "$run-$kind" "$kind" "$wave" "$run" "$IMAGE_DIGEST"
     settle_origin_log
     snapshot "$run-$kind-1"
+    [ "$containerd" = 0 ] || ctd_stop_all "$run-$kind"
     while read -r key value; do R[${run}_${kind}_$key]=$value; done < <(summarize "$run-$kind")
     failures=$((failures + R[${run}_${kind}_failures]))
-    for key in origin_log origin_wire uploaded upstream recv_zone recv_region recv_remote recv_unknown cpu_origin cpu_sched \
+    for key in origin_log origin_ctd_gets origin_wire uploaded upstream recv_zone recv_region recv_remote recv_unknown cpu_origin cpu_sched \
       machine_total machine_idle time; do
       R[${run}_${kind}_$key]=$(delta "$key" "$run-$kind-0" "$run-$kind-1")
     done
@@ -419,7 +496,7 @@ report() { # run -> the table rows and the JSON fields of one run, computed by a
   local run=$1 kind key
   for kind in p2p direct; do
     for key in p50 p99 max rollout failures origin_log origin_wire uploaded upstream recv_zone recv_region recv_remote \
-      recv_unknown cpu_origin cpu_sched machine_total machine_idle time cpu_hosts cpu_ours up_max; do
+      recv_unknown cpu_origin cpu_sched machine_total machine_idle time cpu_hosts cpu_ours up_max origin_ctd_gets; do
       echo "${kind}_$key ${R[${run}_${kind}_$key]}"
     done
   done
@@ -427,7 +504,7 @@ report() { # run -> the table rows and the JSON fields of one run, computed by a
   echo "wave ${R[${run}_wave]}"
 }
 render() { # run, table|json
-  report "$1" | awk -v run="$1" -v out="$2" -v nodes="$nodes" -v mbit="$node_mbit" -v t="$ticks" -v cores="$(nproc)" '
+  report "$1" | awk -v run="$1" -v out="$2" -v ctd="$containerd" -v nodes="$nodes" -v mbit="$node_mbit" -v t="$ticks" -v cores="$(nproc)" '
     {v[$1] = $2; if ($3 != "") w[$1] = $3}
     END {
       img = v["image"]; ideal = img * 8 / (mbit * 1e6)
@@ -457,6 +534,7 @@ render() { # run, table|json
         printf "%-38s %14.2f %14s\n", "scheduler CPU s", v["p2p_cpu_sched"] / t, "-"
         printf "%-38s %14.0f %14.0f\n", "agents+origin+scheduler CPU, % of all", 100 * v["p2p_cpu_ours"] / v["p2p_time"] / cores, 100 * v["direct_cpu_ours"] / v["direct_time"] / cores
         printf "%-38s %14.0f %14.0f\n", "machine CPU busy, % of all cores", 100 * busy["p2p"], 100 * busy["direct"]
+        if (ctd == 1) printf "%-38s %14d %14s\n", "containerd blob GETs past the agent", v["p2p_origin_ctd_gets"], "-"
         printf "%-38s %14d %14d\n", "failed hosts", v["p2p_failures"], v["direct_failures"]
       } else {
         s = sprintf("\"p50_s\":%.3f,\"p99_s\":%.3f,\"max_s\":%.3f,\"ideal_s\":%.3f,\"p50_over_ideal\":%.3f,\"p99_over_ideal\":%.3f,\"max_over_ideal\":%.3f", v["p2p_p50"], v["p2p_p99"], v["p2p_max"], ideal, v["p2p_p50"] / ideal, v["p2p_p99"] / ideal, v["p2p_max"] / ideal)
@@ -466,6 +544,7 @@ render() { # run, table|json
         s = s sprintf(",\"peer_bytes\":%.0f,\"cross_zone_bytes\":%.0f,\"cross_zone_over_image\":%.3f,\"max_host_upload_over_image\":%.3f", v["p2p_recv_zone"] + cross, cross, cross / img, v["p2p_up_max"] / img)
         s = s sprintf(",\"agent_cpu_s_per_host\":%.3f,\"agent_cpu_s_per_host_max\":%.3f,\"scheduler_cpu_s\":%.3f,\"machine_cpu_busy\":%.3f,\"cpu_limited\":%s,\"direct_machine_cpu_busy\":%.3f", v["p2p_cpu_hosts"], w["p2p_cpu_hosts"], v["p2p_cpu_sched"] / t, busy["p2p"], (busy["p2p"] > 0.9 ? "true" : "false"), busy["direct"])
         s = s sprintf(",\"ours_cpu_share\":%.3f", v["p2p_cpu_ours"] / v["p2p_time"] / cores)
+        if (ctd == 1) s = s sprintf(",\"containerd_blob_gets_past_agent\":%d", v["p2p_origin_ctd_gets"])
         s = s sprintf(",\"failures\":%d", v["p2p_failures"] + v["direct_failures"])
         print s
       }
@@ -474,7 +553,7 @@ render() { # run, table|json
 for run in "${runs[@]}"; do render "$run" table; done
 json="{\"nodes\":$nodes,\"zones\":$zones,\"node_mbit\":$node_mbit,\"origin_mbit\":$origin_mbit,\"latency_ms\":$latency"
 json+=",\"cross_zone_latency_ms\":$cross,\"image_bytes\":${R[image_bytes]},\"layers\":$layers,\"cores\":$(nproc)"
-json+=",\"origin_counted_by\":\"access log\",\"mode\":\"${runs[0]}\",$(render "${runs[0]}" json)"
+json+=",\"clients\":\"$([ "$containerd" = 1 ] && echo containerd || echo curl)\",\"origin_counted_by\":\"access log\",\"mode\":\"${runs[0]}\",$(render "${runs[0]}" json)"
 [ "${#runs[@]}" = 1 ] || json+=",\"waves\":{$(render waves json)}"
 echo "$json}"
 [ "$failures" = 0 ] || die "$failures host pulls failed or delivered wrong bytes (see above)"
