@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A cluster of N hosts on this machine, each in its own network namespace behind a shaped link (bench/cluster/net.sh):
 # a real origin (Debian's docker-registry), the scheduler, and one agent per host with mutual TLS and zones on. Every
-# host pulls one image (manifest and every blob, sha256 checked) with curl through its own agent, then straight from
-# the origin over the same links, all at once and/or in waves. Prints a table and one JSON line (bench/README.md).
+# host pulls one image (manifest and every blob, sha256 checked) with curl through its own agent (or, with --containerd,
+# with its own containerd), then straight from the origin over the same links, all at once and/or in waves. Prints a
+# table and one JSON line (bench/README.md).
 #
 #   sudo bash bench/cluster/run.sh                       # defaults: 16 hosts, 3 zones, 64 MiB in 4 layers
 #   sudo bash bench/cluster/run.sh --mode both           # all at once, then in waves of 25 %
@@ -22,7 +23,7 @@ source "$here/net.sh"
 LP_NAME=bench/cluster
 
 usage() {
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'TEXT'
 Options (defaults in brackets; --smoke changes those marked *):
   --nodes N                 hosts, 2-64 [16; *3]
