@@ -23,7 +23,7 @@ source "$here/net.sh"
 LP_NAME=bench/cluster
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'TEXT'
 Options (defaults in brackets; --smoke changes those marked *):
   --nodes N                 hosts, 2-64 [16; *3]
