@@ -28,6 +28,7 @@ packages=(
   apache2-utils     # htpasswd for the origin's Basic auth
   ca-certificates
   curl              # scripts/demo.sh reads the agent's metrics
+  iproute2          # bench/cluster (the CI smoke): ip netns, veth, bridge, tc
   prometheus        # a real Prometheus scrapes the agent; promtool lints the exposition
 )
 
