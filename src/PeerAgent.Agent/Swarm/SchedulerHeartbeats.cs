@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,17 +24,24 @@ internal sealed class SchedulerHeartbeats(
     {
         using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, time);
         HeartbeatRound? previous = null;
-        do
+        try
         {
-            var round = await connection.HeartbeatAsync(stoppingToken);
-            if (previous is not null)
+            do
             {
-                await ReannounceAsync(previous, round, stoppingToken);
-            }
+                var round = await connection.HeartbeatAsync(stoppingToken);
+                if (previous is not null)
+                {
+                    await ReannounceAsync(previous, round, stoppingToken);
+                }
 
-            previous = round;
+                previous = round;
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        catch (RpcException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The agent is stopping and the call in flight was cancelled: a clean stop, not a failed service.
+        }
     }
 
     private async Task ReannounceAsync(HeartbeatRound previous, HeartbeatRound round, CancellationToken cancellationToken)

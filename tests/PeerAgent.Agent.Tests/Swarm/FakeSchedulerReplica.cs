@@ -42,6 +42,13 @@ internal sealed class FakeSchedulerReplica : IAsyncDisposable
 
     public int Heartbeats => Volatile.Read(ref _service.HeartbeatCount);
 
+    /// <summary>When set, heartbeats are held until the call is cancelled (a scheduler that stopped answering).</summary>
+    public bool HoldHeartbeats
+    {
+        get => _service.Hold;
+        set => _service.Hold = value;
+    }
+
     public static async Task<FakeSchedulerReplica> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -74,18 +81,25 @@ internal sealed class FakeSchedulerReplica : IAsyncDisposable
     {
         public int HeartbeatCount;
 
+        public volatile bool Hold;
+
         public CancellationTokenSource Stopping { get; } = new();
 
         public IReadOnlyList<string> Shards { get; set; } = [];
 
         public ConcurrentQueue<RegisterPeer> Registrations { get; } = new();
 
-        public override Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
+        public override async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
         {
             Interlocked.Increment(ref HeartbeatCount);
+            if (Hold)
+            {
+                await Task.Delay(Timeout.Infinite, context.CancellationToken);
+            }
+
             var response = new HeartbeatResponse { SchedulerId = "fake" };
             response.Shards.AddRange(Shards);
-            return Task.FromResult(response);
+            return response;
         }
 
         public override async Task Announce(IAsyncStreamReader<AnnounceRequest> requestStream, IServerStreamWriter<AnnounceResponse> responseStream, ServerCallContext context)

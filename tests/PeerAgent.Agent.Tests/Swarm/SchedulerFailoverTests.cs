@@ -124,6 +124,27 @@ public sealed class SchedulerFailoverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Heartbeats_StoppedWhileAHeartbeatIsInFlight_EndCleanly()
+    {
+        _replicas[0].HoldHeartbeats = true;
+        using var connection = Connect(_replicas[0].Address);
+        using var store = await TempContentStore.CreateAsync();
+        using var heartbeats = new SchedulerHeartbeats(
+            connection,
+            Options.Create(new SchedulerClientOptions { Address = _replicas[0].Address }),
+            new RecentSeeds(),
+            store.Store,
+            TimeProvider.System,
+            NullLogger<SchedulerHeartbeats>.Instance);
+        await heartbeats.StartAsync(CancellationToken.None);
+        await Wait.UntilAsync(() => _replicas[0].Heartbeats >= 1, Deadline, "a heartbeat is in flight");
+
+        await heartbeats.StopAsync(CancellationToken.None);
+
+        heartbeats.ExecuteTask!.Status.Should().Be(TaskStatus.RanToCompletion, "a stop that cancels the call in flight is a clean stop, not a failed service (which the host logs as critical)");
+    }
+
+    [Fact]
     public void OwnerOf_Sharded_IsTheRankingsFirstLiveReplica()
     {
         var task = Digest.Compute("layer"u8);
