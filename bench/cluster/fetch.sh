@@ -14,16 +14,8 @@ out=$1 go=$2 base=$3 query=$4 repo=$5 tag=$6 manifest_digest=$7 max=$8
 work=$(mktemp -d "${out}.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-for _ in $(seq 1 12000); do
-  [ -e "$go" ] && break
-  sleep 0.01
-done
-start=$EPOCHREALTIME
-finish() { # status, detail
-  echo "$1 $start $EPOCHREALTIME $2" >"$out"
-  exit 0
-}
-[ -e "$go" ] || finish fail "no go signal"
+# shellcheck source=start-gate.sh
+source "$(dirname "$0")/start-gate.sh"
 
 accept='application/vnd.oci.image.manifest.v1+json'
 curl -fsS --max-time "$max" -H "Accept: $accept" -o "$work/manifest" "$base/v2/$repo/manifests/$tag$query" 2>"$work/err" \

@@ -9,16 +9,8 @@
 set -uo pipefail
 out=$1 go=$2 sock=$3 hosts=$4 ref=$5 manifest_digest=$6 max=$7
 
-for _ in $(seq 1 12000); do
-  [ -e "$go" ] && break
-  sleep 0.01
-done
-start=$EPOCHREALTIME
-finish() { # status, detail
-  echo "$1 $start ${end:-$EPOCHREALTIME} $2" >"$out"
-  exit 0
-}
-[ -e "$go" ] || finish fail "no go signal"
+# shellcheck source=start-gate.sh
+source "$(dirname "$0")/start-gate.sh"
 timeout "$max" ctr --address "$sock" images pull --plain-http --snapshotter native --hosts-dir "$hosts" "$ref" \
   >"$out.log" 2>&1 || finish fail "ctr pull: $(tail -c 300 "$out.log" | tr '\n' ' ')"
 end=$EPOCHREALTIME # the pull is done; the check below is not timed

@@ -358,20 +358,7 @@ ctd_start_all() { # label -> containerd for every host, each in $WORK/h<n>/ctd-<
   for n in $(seq 1 "$nodes"); do
     dir="$WORK/h$n/ctd-$1"
     mkdir -p "$dir/hosts/$origin"
-    cat >"$dir/config.toml" <<TOML
-version = 2
-root = "$dir/root"
-state = "$dir/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.internal.v1.opt", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
-[grpc]
-  address = "$dir/c.sock"
-[ttrpc]
-  address = "$dir/c.ttrpc.sock"
-[debug]
-  address = "$dir/debug.sock"
-[metrics]
-  address = ""
-TOML
+    lp_containerd_config "$dir"
     ip netns exec "$(net_ns "h$n")" containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
     CTD_PID[n]=$!
   done

@@ -365,9 +365,8 @@ lp_hosts_for() { # dir, mirror -> a containerd hosts dir for LP_ORIGIN; mirror: 
   } >"$1/$LP_ORIGIN/hosts.toml"
 }
 
-lp_containerd_start() { # name -> starts a fresh containerd with its root, state and sockets in $LP_WORK/ctd-<name>
-  local dir="$LP_WORK/ctd-$1" ctd
-  mkdir -p "$dir"
+lp_containerd_config() { # dir -> writes $dir/config.toml: root, state and sockets in dir, no CRI, no metrics
+  local dir="$1"
   cat >"$dir/config.toml" <<TOML
 version = 2
 root = "$dir/root"
@@ -382,6 +381,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
 [metrics]
   address = ""
 TOML
+}
+
+lp_containerd_start() { # name -> starts a fresh containerd with its root, state and sockets in $LP_WORK/ctd-<name>
+  local dir="$LP_WORK/ctd-$1" ctd
+  mkdir -p "$dir"
+  lp_containerd_config "$dir"
   containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
   ctd=$!
   lp_track "$ctd"

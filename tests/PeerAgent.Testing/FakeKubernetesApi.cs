@@ -312,6 +312,32 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     /// <summary>The next <paramref name="count"/> watch requests are answered 500.</summary>
     public void FailNextWatches(int count) => Interlocked.Exchange(ref _failNextWatches, count);
 
+    /// <summary>Writes a kubeconfig pointing at this server (a token it ignores) into <paramref name="dir"/>; returns its path.</summary>
+    public async Task<string> WriteKubeconfigAsync(TempDir dir)
+    {
+        ArgumentNullException.ThrowIfNull(dir);
+        var path = dir.File("config");
+        await File.WriteAllTextAsync(path, $$"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: {{Url}}
+            users:
+            - name: nobody
+              user:
+                token: fake-api-ignores-it
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: nobody
+            current-context: fake
+            """);
+        return path;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();

@@ -40,7 +40,7 @@ public sealed class SchedulerFailoverTests(LargeImageOriginFixture fixture, ITes
     {
         await using var api = await FakeKubernetesApi.StartAsync();
         using var kubeconfig = new TempDir("kubeconfig");
-        var kubeconfigPath = await WriteKubeconfigAsync(kubeconfig, api.Url);
+        var kubeconfigPath = await api.WriteKubeconfigAsync(kubeconfig);
         var certificates = TestCertificates.Create();
         var schedulers = new List<SchedulerProcess>();
         for (var i = 0; i < 3; i++)
@@ -170,29 +170,5 @@ public sealed class SchedulerFailoverTests(LargeImageOriginFixture fixture, ITes
         {
             survivor.ErrorLines.Should().BeEmpty("a surviving replica logs no errors when a sibling dies");
         }
-    }
-
-    private static async Task<string> WriteKubeconfigAsync(TempDir dir, string server)
-    {
-        var path = dir.File("config");
-        await File.WriteAllTextAsync(path, $$"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster:
-                server: {{server}}
-            users:
-            - name: nobody
-              user:
-                token: fake-api-ignores-it
-            contexts:
-            - name: fake
-              context:
-                cluster: fake
-                user: nobody
-            current-context: fake
-            """);
-        return path;
     }
 }

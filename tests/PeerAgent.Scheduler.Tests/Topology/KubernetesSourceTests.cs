@@ -113,25 +113,7 @@ public sealed class KubernetesSourceTests
         await using var api = await FakeKubernetesApi.StartAsync();
         api.SetNode("n1", "z1", "r1");
         using var dir = new TempDir("kubeconfig");
-        var path = dir.File("config");
-        await File.WriteAllTextAsync(path, $$"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster:
-                server: {{api.Url}}
-            users:
-            - name: nobody
-              user:
-                token: fake-api-ignores-it
-            contexts:
-            - name: fake
-              context:
-                cluster: fake
-                user: nobody
-            current-context: fake
-            """);
+        var path = await api.WriteKubeconfigAsync(dir);
 
         using var app = SchedulerApp.Build([.. Loopback, "--Kubernetes:Mode=enabled", "--Kubernetes:Kubeconfig=" + path], out var errors);
 

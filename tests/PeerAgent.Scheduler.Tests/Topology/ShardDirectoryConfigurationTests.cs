@@ -118,7 +118,7 @@ public sealed class ShardDirectoryConfigurationTests
         api.SetEndpointSlice("peeragent", "shards-a", "shards", 65004, [("10.0.0.2", true), ("10.0.0.1", true), ("10.0.0.3", false)]);
         api.SetEndpointSlice("peeragent", "other-a", "other", 65004, [("10.0.0.9", true)]);
         using var dir = new TempDir("kubeconfig");
-        var kubeconfig = await WriteKubeconfigAsync(dir, api.Url);
+        var kubeconfig = await api.WriteKubeconfigAsync(dir);
 
         using var app = SchedulerApp.Build(
             [.. Loopback, "--Kubernetes:Kubeconfig=" + kubeconfig, "--Kubernetes:ShardService=shards", "--Kubernetes:Namespace=peeragent"], out var errors);
@@ -144,31 +144,6 @@ public sealed class ShardDirectoryConfigurationTests
             await app.StopAsync();
         }
     }
-
-    private static async Task<string> WriteKubeconfigAsync(TempDir dir, string server)
-    {
-        var path = dir.File("config");
-        await File.WriteAllTextAsync(path, $$"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster:
-                server: {{server}}
-            users:
-            - name: nobody
-              user:
-                token: fake-api-ignores-it
-            contexts:
-            - name: fake
-              context:
-                cluster: fake
-                user: nobody
-            current-context: fake
-            """);
-        return path;
-    }
-
     private static KubernetesEnvironment Environment(string[]? files = null, Dictionary<string, string>? text = null) => new()
     {
         GetVariable = _ => null,
