@@ -134,7 +134,7 @@ public sealed class ChartNodeTests(OriginFixture fixture, ITestOutputHelper outp
         {
             await OperationsProbe.WaitUntilReadyAsync(process, node.MetricsUrl, "agent on the chart's environment", AgentProcess.ReadyTimeout);
             await Wait.UntilAsync(
-                () => process.Output.Contains($"Scheduler {scheduler.Address}/ answers", StringComparison.Ordinal),
+                () => process.Output.Contains($"Scheduler {scheduler.Address} answers", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(30),
                 "the agent reaches the scheduler over mutual TLS with the chart's certificate layout");
             LogEntries.Errors(process.Lines).Should().BeEmpty("the agent started on the chart's environment logs no error");

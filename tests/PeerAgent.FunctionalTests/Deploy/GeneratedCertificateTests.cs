@@ -23,7 +23,7 @@ public sealed class GeneratedCertificateTests(ITestOutputHelper output) : Functi
         });
 
         await Wait.UntilAsync(
-            () => agent.LogText.Contains($"Scheduler {scheduler.Address}/ answers", StringComparison.Ordinal),
+            () => agent.LogText.Contains($"Scheduler {scheduler.Address} answers", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30),
             "the agent's heartbeat reaches the scheduler with the chart's generated certificate on both ends");
         agent.ShouldHaveNoErrors();

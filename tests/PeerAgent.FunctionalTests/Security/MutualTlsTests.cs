@@ -119,7 +119,7 @@ public sealed class MutualTlsTests(MutualTlsFixture fixture, ITestOutputHelper o
     public async Task Agent_SchedulerOfTheSameCa_HeartbeatsOverMutualTls()
     {
         await Wait.UntilAsync(
-            () => fixture.Agent.LogText.Contains($"Scheduler {fixture.Scheduler.Address}/ answers", StringComparison.Ordinal),
+            () => fixture.Agent.LogText.Contains($"Scheduler {fixture.Scheduler.Address} answers", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30),
             "the agent's heartbeat reaches the scheduler over mutual TLS");
         fixture.Agent.ShouldHaveNoErrors();
