@@ -191,7 +191,7 @@ public sealed class P2PPullTests(LargeImageOriginFixture fixture, ITestOutputHel
 
         await cluster.Scheduler!.RestartAsync();
         await Wait.UntilAsync(
-            () => a.Logs.Any(line => line.Contains("announced 1 stored blobs", StringComparison.Ordinal)),
+            () => a.Logs.Any(line => line.Contains("announced 1 stored blobs", StringComparison.OrdinalIgnoreCase)),
             TimeSpan.FromSeconds(30),
             "node-1 notices the new scheduler at its next heartbeat and announces what it holds");
         await Wait.UntilAsync(
