@@ -14,6 +14,7 @@
 # listen on each namespace's own loopback. Everything is removed on exit, failure, Ctrl-C and kill (TERM). Bounded:
 # sizes and counts are range-checked, every wait has a deadline, and the whole run stops after --timeout seconds.
 set -euo pipefail
+caller_dir=$PWD # --times-out FILE is relative to where the run was started
 cd "$(dirname "$0")/../.."
 here=bench/cluster
 # shellcheck source=../../scripts/lib/local-pull.sh
@@ -43,13 +44,14 @@ Options (defaults in brackets; --smoke changes those marked *):
   --smoke                   the CI run: small defaults; non-zero exit on any failure (as always)
   --no-build                use the built Release binaries as they are
   --keep                    keep the work dir (logs) after the run
+  --times-out FILE          also write every host's completion time, one line each: <run> <p2p|direct> <seconds>
   --cleanup                 remove namespaces and work dirs of runs that are no longer alive, then exit
 TEXT
 }
 
 # --- options ---------------------------------------------------------------------------------------------
 nodes='' zones='' node_mbit='' origin_mbit='' latency='' cross='' image_mib='' layers='' mode=all wave_pct=25
-timeout_s='' smoke=0 build=1 keep=0 cleanup_only=0 containerd=0
+timeout_s='' smoke=0 build=1 keep=0 cleanup_only=0 containerd=0 times_out=''
 agent_extra=() scheduler_extra=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -70,6 +72,7 @@ while [ $# -gt 0 ]; do
     --containerd) containerd=1 ;;
     --no-build) build=0 ;;
     --keep) keep=1 ;;
+    --times-out) times_out=${2:-} && shift ;;
     --cleanup) cleanup_only=1 ;;
     -h | --help) usage && exit 0 ;;
     *) echo "bench/cluster: unknown argument '$1' (see --help)" >&2 && exit 2 ;;
@@ -97,6 +100,11 @@ check_range --wave-percent "$wave_pct" 1 100
 check_range --timeout "$timeout_s" 30 3600
 case $mode in all | waves | both) ;; *) echo "bench/cluster: --mode must be all, waves or both" >&2 && exit 2 ;; esac
 [ "$containerd" = 0 ] || [ "$nodes" -le 8 ] || { echo "bench/cluster: --containerd takes at most 8 hosts" >&2 && exit 2; }
+if [ -n "$times_out" ]; then
+  case $times_out in /*) ;; *) times_out="$caller_dir/$times_out" ;; esac
+  # checked (and emptied) before minutes of building and pulling, not after
+  : >"$times_out" 2>/dev/null || { echo "bench/cluster: --times-out: cannot write '$times_out'" >&2 && exit 2; }
+fi
 [ "$(id -u)" = 0 ] || { echo "bench/cluster: needs root (network namespaces, tc)" >&2 && exit 2; }
 
 # --- leftovers of runs that died without cleaning up ------------------------------------------------------
@@ -478,6 +486,15 @@ measure() { # run (all|waves) -> R[<run>_<kind>_<key>] for p2p and direct, one f
 runs=()
 case $mode in all) runs=(all) ;; waves) runs=(waves) ;; both) runs=(all waves) ;; esac
 for run in "${runs[@]}"; do measure "$run"; done
+if [ -n "$times_out" ]; then
+  # per host, start to last verified byte, as summarize() computes them; failed hosts have none (the JSON counts them)
+  for run in "${runs[@]}"; do
+    for kind in p2p direct; do
+      for n in $(seq 1 "$nodes"); do cat "$WORK/res-$run-$kind-h$n" 2>/dev/null || true; done \
+        | awk -v run="$run" -v kind="$kind" '$1 == "ok" {printf "%s %s %.3f\n", run, kind, $3 - $2}' | sort -k3,3n
+    done
+  done >"$times_out"
+fi
 
 # --- report ----------------------------------------------------------------------------------------------
 report() { # run -> the table rows and the JSON fields of one run, computed by awk from R
