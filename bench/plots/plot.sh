@@ -114,15 +114,15 @@ if [ -s "$tmp/cluster.dat" ]; then
 fi
 subtitle=''
 if have sim-seeds.jsonl; then
-  subtitle=$(jq -rs '.[0] | "simulated: \(.image_bytes / 1048576) MiB in \(.layers) layers, origin \(.origin_bits_per_s / 1e9) Gbit/s, \(.zones) zones"' "$results/sim-seeds.jsonl")
+  subtitle=$(jq -rs '.[0] | "{/*0.85 simulated: \(.image_bytes / 1048576) MiB in \(.layers) layers, origin \(.origin_bits_per_s / 1e9) Gbit/s, \(.zones) zones}"' "$results/sim-seeds.jsonl")
 fi
 if have cluster.jsonl; then
-  subtitle+="${subtitle:+\\n}$(jq -r '"measured: bench/cluster, \(.nodes) hosts at \(.node_mbit) Mbit/s, origin \(.origin_mbit) Mbit/s, \(.image_bytes / 1048576 | floor) MiB, mutual TLS, \(.cores) cores"' "$results/cluster.jsonl" | head -1)"
+  subtitle+="${subtitle:+\\n}{/*0.85 $(jq -r '"measured: bench/cluster, \(.nodes) hosts at \(.node_mbit) Mbit/s, origin \(.origin_mbit) Mbit/s, \(.image_bytes / 1048576 | floor) MiB, mutual TLS, \(.cores) cores"' "$results/cluster.jsonl" | head -1)}"
 fi
 gnuplot <<GP
 $common
 set output '$out/distribution-time.png'
-set title "Distribution time against nodes: P2P, direct and ideal\n{/*0.85 $subtitle}"
+set title "Distribution time against nodes: P2P, direct and ideal\n$subtitle"
 set logscale xy
 set xrange [2:20000]
 set yrange [0.5:*]
@@ -168,7 +168,7 @@ fi
 gnuplot <<GP
 $common
 set output '$out/origin-bytes.png'
-set title "Bytes the origin sent, in copies of the image, against nodes\n{/*0.85 $subtitle}"
+set title "Bytes the origin sent, in copies of the image, against nodes\n$subtitle"
 set logscale xy
 set xrange [2:20000]
 set yrange [0.5:20000]
