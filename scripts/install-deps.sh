@@ -30,6 +30,8 @@ packages=(
   curl              # scripts/demo.sh reads the agent's metrics
   iproute2          # bench/cluster (the CI smoke): ip netns, veth, bridge, tc
   prometheus        # a real Prometheus scrapes the agent; promtool lints the exposition
+  gnuplot-nox       # bench/plots draws the benchmark plots (PNG, pngcairo)
+  jq                # bench/plots and bench/regenerate.sh read the benchmarks' JSON lines
 )
 
 # Chart tests (tests/PeerAgent.FunctionalTests/Deploy): ../shared/tools/helm-template builds itself from these.

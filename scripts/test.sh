@@ -33,12 +33,33 @@ if [ "$smoke_failed" = 1 ]; then
   echo "bench/cluster --smoke: FAILED" >&2
   status=1
 fi
+
+# The benchmark plots (bench/plots), drawn from the small sample results in bench/plots/sample, so the gnuplot scripts
+# cannot rot: each of the three files must be a PNG (its 8-byte signature). A few seconds; one test in the closing line.
+plots_failed=0
+echo "bench/plots:"
+plots_dir=$(mktemp -d /tmp/peeragent-plots-test.XXXXXX)
+if timeout 60 bash bench/regenerate.sh --plots-only --results bench/plots/sample --out "$plots_dir"; then
+  for png in distribution-time completion-cdf origin-bytes; do
+    if [ "$(head -c 8 "$plots_dir/$png.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" != 89504e470d0a1a0a ]; then
+      echo "bench/plots: $png.png missing or not a PNG" >&2
+      plots_failed=1
+    fi
+  done
+else
+  plots_failed=1
+fi
+rm -rf "$plots_dir"
+if [ "$plots_failed" = 1 ]; then
+  echo "bench/plots: FAILED" >&2
+  status=1
+fi
 set -e
 
 # One closing line over every test project and the smoke run, so a run that executed nothing cannot pass unnoticed.
 dotnet_passed=$({ grep -E '^[[:space:]]+Passed: [0-9]+$' "$log" || true; } | awk '{s += $2} END {print s + 0}')
 dotnet_failed=$({ grep -E '^[[:space:]]+Failed: [0-9]+$' "$log" || true; } | awk '{s += $2} END {print s + 0}')
-echo "tests: $((dotnet_passed + 1 - smoke_failed)) passed, $((dotnet_failed + smoke_failed)) failed"
+echo "tests: $((dotnet_passed + 2 - smoke_failed - plots_failed)) passed, $((dotnet_failed + smoke_failed + plots_failed)) failed"
 if [ "$status" -eq 0 ] && [ "$dotnet_passed" -eq 0 ]; then
   echo "test.sh: no test ran" >&2
   exit 1
