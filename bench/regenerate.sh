@@ -96,6 +96,7 @@ fi
 if [ -z "${skip[cluster]:-}" ]; then
   part 1000 cluster bash bench/cluster/run.sh --no-build --times-out "$scratch/cluster-times.txt"
   last_json "$scratch/cluster.out" >"$scratch/cluster.jsonl"
+  [ -s "$scratch/cluster-times.txt" ] || die "bench/cluster wrote no completion times with --times-out"
   mv "$scratch/cluster.jsonl" "$scratch/cluster-times.txt" "$results/"
 fi
 
@@ -109,6 +110,7 @@ if [ -z "${skip[sim]:-}" ]; then
   part 1200 sim-large dotnet "$sim_dll" --nodes 10000 --image-mib 512 --layers 4 --node-mbit 10000 --origin-mbit 10000 \
     --zones 3 --times-out "$scratch/sim-large-times.txt"
   last_json "$scratch/sim-large.out" >"$scratch/sim-large.jsonl"
+  [ -s "$scratch/sim-large-times.txt" ] || die "the simulator wrote no completion times with --times-out"
   mv "$scratch/sim-seeds.jsonl" "$scratch/sim-calibration.jsonl" "$scratch/sim-large.jsonl" "$scratch/sim-large-times.txt" "$results/"
 fi
 
