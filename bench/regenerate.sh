@@ -4,7 +4,7 @@
 # every node's completion time, and the micro-benchmarks; collects their JSON lines and tables into bench/results/
 # and draws the plots into docs/img/ (both checked in).
 #
-#   sudo bash bench/regenerate.sh                 # everything (about half an hour on 2 busy cores)
+#   sudo bash bench/regenerate.sh                 # everything (tens of minutes on 2 busy cores)
 #   sudo bash bench/regenerate.sh --skip micro    # everything but the micro-benchmarks (repeatable: cluster, sim, micro)
 #   bash bench/regenerate.sh --plots-only         # redraw docs/img/ from bench/results/ as checked in; no root
 #   bash bench/regenerate.sh --plots-only --results DIR --out DIR    # from other results, into another directory
