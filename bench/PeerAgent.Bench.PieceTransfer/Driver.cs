@@ -161,7 +161,7 @@ internal static class Driver
             {
                 if (target is not null)
                 {
-                    await client.DownloadPieceAsync(target, index, expected: null, default);
+                    await client.DownloadPieceAsync(target, index, expected: null, received: null, default);
                     Interlocked.Add(ref moved, layout.LengthOf(index));
                     continue;
                 }

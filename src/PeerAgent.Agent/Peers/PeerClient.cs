@@ -75,7 +75,7 @@ internal sealed class PeerClient : IParentClient, IDisposable
     /// </summary>
     /// <exception cref="PeerPieceException">The peer sent bytes that do not verify or do not fit the piece; avoid it.</exception>
     /// <exception cref="RpcException">The call failed (not found, busy, unreachable); try another peer.</exception>
-    public async Task<Digest> DownloadPieceAsync(PartialBlob target, int index, Digest? expected, CancellationToken cancellationToken)
+    public async Task<Digest> DownloadPieceAsync(PartialBlob target, int index, Digest? expected, Action<int>? received, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
         var layout = target.Layout;
@@ -112,12 +112,14 @@ internal sealed class PeerClient : IParentClient, IDisposable
             expected ??= announced;
             writer = target.BeginPiece(index);
             await WriteChunkAsync(writer, first, index, target, cancellationToken);
+            received?.Invoke(first.Length);
         }
 
         while (await stream.MoveNext(cancellationToken))
         {
             using var chunk = stream.Current;
             await WriteChunkAsync(writer, chunk, index, target, cancellationToken);
+            received?.Invoke(chunk.Length);
         }
 
         if (writer.Written != length)

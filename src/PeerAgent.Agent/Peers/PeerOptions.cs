@@ -26,11 +26,14 @@ internal sealed class PeerOptions
     /// <summary>Pieces downloaded from parents at once, per blob.</summary>
     public int MaxPiecesInFlight { get; set; } = 4;
 
-    /// <summary>A piece from a parent that takes longer than this is cancelled and fetched elsewhere (the parent is slow).</summary>
+    /// <summary>
+    /// A piece from a parent that sends no byte for this long is cancelled and fetched elsewhere (the parent is slow).
+    /// An idle timeout: a parent that keeps sending is never cut off, however slow its link.
+    /// </summary>
     public TimeSpan PieceTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Nothing new for this long (no piece stored, none announced by a parent) while not reading the origin:
+    /// Nothing new for this long (no byte from a parent, no piece stored, none announced) while not reading the origin:
     /// fetch the rest from the origin. A pull never waits on a stuck swarm for longer.
     /// </summary>
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -66,6 +66,9 @@ internal enum ParentBehaviour
 
     /// <summary>Stores the piece, then does not return until cancelled (as if the store were slow to settle it).</summary>
     StoreThenHang,
+
+    /// <summary>Sends each piece in <see cref="FakeParent.DripChunks"/> chunks, <see cref="FakeParent.DripInterval"/> apart on its clock (a slow, steady link).</summary>
+    Drip,
 }
 
 /// <summary>A parent agent that holds <see cref="Content"/> and announces and serves pieces as the test says.</summary>
@@ -87,6 +90,13 @@ internal sealed class FakeParent : IParentClient
     public ParentPeer Peer { get; }
 
     public ParentBehaviour Behaviour { get; set; } = ParentBehaviour.Serve;
+
+    /// <summary>The clock <see cref="ParentBehaviour.Drip"/> waits on.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    public int DripChunks { get; init; } = 5;
+
+    public TimeSpan DripInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Piece indexes asked for, in order.</summary>
     public ConcurrentQueue<int> Requests { get; } = new();
@@ -121,7 +131,7 @@ internal sealed class FakeParent : IParentClient
         }
     }
 
-    public async Task<Digest> DownloadPieceAsync(PartialBlob target, int index, Digest? expected, CancellationToken cancellationToken)
+    public async Task<Digest> DownloadPieceAsync(PartialBlob target, int index, Digest? expected, Action<int>? received, CancellationToken cancellationToken)
     {
         Requests.Enqueue(index);
         await Task.Yield();
@@ -137,7 +147,24 @@ internal sealed class FakeParent : IParentClient
         }
 
         var writer = target.BeginPiece(index);
-        await writer.WriteAsync(Content.AsMemory((int)_layout.OffsetOf(index), _layout.LengthOf(index)), cancellationToken);
+        var bytes = Content.AsMemory((int)_layout.OffsetOf(index), _layout.LengthOf(index));
+        if (Behaviour == ParentBehaviour.Drip)
+        {
+            var size = (bytes.Length + DripChunks - 1) / DripChunks;
+            for (var sent = 0; sent < bytes.Length; sent += size)
+            {
+                await Task.Delay(DripInterval, Time, cancellationToken);
+                var chunk = bytes[sent..Math.Min(bytes.Length, sent + size)];
+                await writer.WriteAsync(chunk, cancellationToken);
+                received?.Invoke(chunk.Length);
+            }
+        }
+        else
+        {
+            await writer.WriteAsync(bytes, cancellationToken);
+            received?.Invoke(bytes.Length);
+        }
+
         var digest = await writer.CompleteAsync(expected, cancellationToken);
         if (Behaviour == ParentBehaviour.StoreThenHang)
         {

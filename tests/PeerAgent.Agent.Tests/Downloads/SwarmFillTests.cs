@@ -119,6 +119,26 @@ public sealed class SwarmFillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Fill_ParentSlowButSteady_IsKeptPastThePieceTimeout()
+    {
+        // Each piece takes 5 s (5 chunks 1 s apart) against a 3 s PieceTimeout: an idle timeout keeps the parent, a
+        // deadline per piece would drop it after two pieces and send the rest to the origin.
+        var steady = new FakeParent("steady", _content) { Behaviour = ParentBehaviour.Drip, Time = _time }.AnnounceAll();
+        var session = new FakeSession();
+        session.Decide(FakeSession.Parents(steady));
+        var origin = new FakeOrigin(_content);
+        var fill = NewFill(origin, new FakeParents(steady), maxInFlight: 1, pieceTimeout: TimeSpan.FromSeconds(3), stallTimeout: TimeSpan.FromSeconds(3));
+
+        await DriveAsync(fill.FillAsync(session, "no_scheduler", null, default));
+
+        session.ParentFailures.Should().BeEmpty("a parent that keeps sending is not slow");
+        session.PieceFailures.Should().BeEmpty();
+        fill.PeerBytes.Should().Be(_content.Length, "every piece came from the steady parent, none from the origin");
+        origin.Opens.Should().Be(0, "bytes from a parent count as progress, so the fill never stalls to the origin");
+        await CommitAndCheckAsync();
+    }
+
+    [Fact]
     public async Task Fill_SlowParent_TimesOutOnTheFillsClockAndCountsAsAFailure()
     {
         var slow = new FakeParent("slow", _content) { Behaviour = ParentBehaviour.Hang }.AnnounceAll();

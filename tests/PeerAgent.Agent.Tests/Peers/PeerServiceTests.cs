@@ -26,9 +26,11 @@ public sealed class PeerServiceTests
         using var client = host.NewClient();
         using var target = host.ClientStore.OpenPartialOrFail(digest, content.Length);
 
-        var got1 = await client.DownloadPieceAsync(target, 1, expected: null, Timeout());
-        var got2 = await client.DownloadPieceAsync(target, 2, PeerTestHost.PieceDigest(content, 2, PieceSize), Timeout());
+        var reported = new List<int>();
+        var got1 = await client.DownloadPieceAsync(target, 1, expected: null, reported.Add, Timeout());
+        var got2 = await client.DownloadPieceAsync(target, 2, PeerTestHost.PieceDigest(content, 2, PieceSize), received: null, Timeout());
 
+        reported.Sum().Should().Be(PieceSize, "each chunk's bytes are reported as they are written, so an idle timeout can see progress");
         got1.Should().Be(PeerTestHost.PieceDigest(content, 1, PieceSize));
         got2.Should().Be(PeerTestHost.PieceDigest(content, 2, PieceSize));
         target.HasPiece(0).Should().BeFalse("only pieces 1 and 2 were fetched");
@@ -77,8 +79,8 @@ public sealed class PeerServiceTests
         // Let the server learn the true piece digest, then rot a byte of piece 0 on its disk.
         using (var warm = host.ClientStore.OpenPartialOrFail(digest, content.Length))
         {
-            await client.DownloadPieceAsync(warm, 1, expected: null, Timeout());
-            await client.DownloadPieceAsync(warm, 0, expected: null, Timeout());
+            await client.DownloadPieceAsync(warm, 1, expected: null, received: null, Timeout());
+            await client.DownloadPieceAsync(warm, 0, expected: null, received: null, Timeout());
             warm.Discard();
         }
 
@@ -89,11 +91,11 @@ public sealed class PeerServiceTests
         }
 
         using var target = host.ClientStore.OpenPartialOrFail(digest, content.Length);
-        var act = () => client.DownloadPieceAsync(target, 0, expected: null, Timeout());
+        var act = () => client.DownloadPieceAsync(target, 0, expected: null, received: null, Timeout());
 
         (await act.Should().ThrowAsync<PeerPieceException>()).WithInnerException<DigestMismatchException>();
         target.HasPiece(0).Should().BeFalse("a piece that did not verify is never marked present");
-        var retry = () => client.DownloadPieceAsync(target, 1, PeerTestHost.PieceDigest(content, 1, PieceSize), Timeout());
+        var retry = () => client.DownloadPieceAsync(target, 1, PeerTestHost.PieceDigest(content, 1, PieceSize), received: null, Timeout());
         await retry.Should().NotThrowAsync("the untouched piece still verifies, so the failure was the bad bytes, not the transport");
     }
 
@@ -109,8 +111,8 @@ public sealed class PeerServiceTests
         using var client = host.NewClient();
         using var target = host.ClientStore.OpenPartialOrFail(digest, content.Length);
 
-        var got = await client.DownloadPieceAsync(target, 1, expected: null, Timeout());
-        var missing = () => client.DownloadPieceAsync(target, 0, expected: null, Timeout());
+        var got = await client.DownloadPieceAsync(target, 1, expected: null, received: null, Timeout());
+        var missing = () => client.DownloadPieceAsync(target, 0, expected: null, received: null, Timeout());
 
         got.Should().Be(PeerTestHost.PieceDigest(content, 1, PieceSize));
         (await ReadAsync(target, PieceSize, 1000)).Should().Equal(PeerTestHost.PieceBytes(content, 1, PieceSize));
@@ -155,7 +157,7 @@ public sealed class PeerServiceTests
         using var client = host.NewClient();
         using var target = host.ClientStore.OpenPartialOrFail(digest, content.Length);
 
-        var act = () => client.DownloadPieceAsync(target, 0, Digest.Compute("other bytes"u8), Timeout());
+        var act = () => client.DownloadPieceAsync(target, 0, Digest.Compute("other bytes"u8), received: null, Timeout());
 
         (await act.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.FailedPrecondition);
         target.HasPiece(0).Should().BeFalse();
