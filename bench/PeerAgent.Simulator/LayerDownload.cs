@@ -48,6 +48,9 @@ internal sealed class LayerDownload
 
     public bool OriginWaiting { get; set; }
 
+    /// <summary>Its loop's timer is parked: nothing for it to do until a pulse (see Simulation.OnTick).</summary>
+    public bool TickParked { get; set; }
+
     public long PeerBytes { get; set; }
     public long OriginStoredBytes { get; set; }
 

@@ -26,6 +26,7 @@ internal static class Program
           --zones Z [3]  --regions R [1]  --rtt-ms [0.5] (in a zone, to origin and scheduler)  --cross-zone-rtt-ms [2] (extra)
           --leave-percent X [0]  --start-jitter-ms [10]  --seed S [1]  --time-limit S [3600] (simulated seconds)
           agent:     --pieces-in-flight [4]  --upload-slots [16]  --upload-queue [0]  --piece-timeout-s [10]  --stall-timeout-s [10]
+          what-if:   --refresh-parents-s S [0: off] (the agent also asks for parents every S seconds; it does not today)
           scheduler: --fan-out [8]  --back-to-source-quota [1]  --stripe  --zone-leaders [1]  --parents [4]  --sample [64]
         """;
 
@@ -147,6 +148,7 @@ internal static class Program
         "--upload-queue" => s => s.MaxQueuedUploads = (int)value,
         "--piece-timeout-s" => s => s.PieceTimeoutSeconds = value,
         "--stall-timeout-s" => s => s.StallTimeoutSeconds = value,
+        "--refresh-parents-s" => s => s.RefreshParentsSeconds = value,
         "--fan-out" => s => s.FanOutLimit = (int)value,
         "--back-to-source-quota" => s => s.BackToSourceQuota = (int)value,
         "--zone-leaders" => s => s.ZoneLeaders = (int)value,

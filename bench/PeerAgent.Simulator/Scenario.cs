@@ -44,6 +44,12 @@ internal sealed class Scenario
     public double StallTimeoutSeconds { get; set; } = 10;
     public double HeartbeatSeconds { get; set; } = 2;
 
+    /// <summary>
+    /// What-if, not the agent's behaviour: also ask for parents this often while downloading (0: only when no parent
+    /// has anything useful or a wait is over, as the agent does). The agent keeps the parents it had, so this grows a mesh.
+    /// </summary>
+    public double RefreshParentsSeconds { get; set; }
+
     // The scheduler (SchedulerOptions).
     public int FanOutLimit { get; set; } = 8;
     public int BackToSourceQuota { get; set; } = 1;
@@ -72,6 +78,7 @@ internal sealed class Scenario
         Check(MaxPiecesInFlight is >= 1 and <= 64, $"--pieces-in-flight must be 1–64, not {MaxPiecesInFlight}", errors);
         Check(MaxConcurrentUploads is >= 1 and <= 1024, $"--upload-slots must be 1–1024, not {MaxConcurrentUploads}", errors);
         Check(MaxQueuedUploads is >= 0 and <= 4096, $"--upload-queue must be 0–4096, not {MaxQueuedUploads}", errors);
+        Check(RefreshParentsSeconds >= 0, "--refresh-parents-s must not be negative", errors);
         Check(TimeLimitSeconds > 0, "--time-limit must be positive", errors);
         return errors;
     }

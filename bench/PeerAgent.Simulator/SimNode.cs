@@ -26,6 +26,9 @@ internal sealed class SimNode
     public double DownBytes { get; }
 
     public List<Flow> Uploads { get; } = [];
+
+    /// <summary>The upload count the current fair shares were computed with (see Simulation.Reshare).</summary>
+    public int UpShareCount { get; set; }
     public List<Flow> Downloads { get; } = [];
 
     /// <summary>Piece uploads to peers in flight: what MaxConcurrentUploads bounds and heartbeats report.</summary>

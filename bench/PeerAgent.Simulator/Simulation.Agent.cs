@@ -124,6 +124,7 @@ internal sealed partial class Simulation
     /// <summary>Something changed for this download: its control loop and its workers run.</summary>
     private void Pulse(LayerDownload download)
     {
+        Unpark(download);
         if (download.OriginWaiting && download.OriginRunning)
         {
             // The lane waits on the same pulse for a peer to give a piece up.
@@ -145,7 +146,8 @@ internal sealed partial class Simulation
         }
 
         var anyUseful = download.AnyUseful();
-        if (Now >= download.RescheduleAt || (!anyUseful && Now - download.LastReschedule >= MinRescheduleInterval))
+        var refresh = _s.RefreshParentsSeconds > 0 && Now - download.LastReschedule >= _s.RefreshParentsSeconds;
+        if (Now >= download.RescheduleAt || (!anyUseful && Now - download.LastReschedule >= MinRescheduleInterval) || refresh)
         {
             download.RescheduleAt = double.PositiveInfinity;
             download.LastReschedule = Now;
@@ -296,6 +298,7 @@ internal sealed partial class Simulation
 
             // SyncPieces: the parent's new piece is news (not a stall), and a free worker may ask for it.
             child.LastProgress = Now;
+            Unpark(child);
             if (!child.Has(piece) && !child.IsClaimed(piece) && child.Requests.Count < _s.MaxPiecesInFlight)
             {
                 Pump(child);
@@ -322,7 +325,25 @@ internal sealed partial class Simulation
         }
 
         Pulse(download);
+
+        // Reading the origin with nothing asked of peers and nothing useful at them, the loop has nothing to do until a
+        // pulse (a decision, a parent's new piece): park its timer rather than tick through a long origin read.
+        if (download.OriginRunning && download.Requests.Count == 0 && !download.AnyUseful())
+        {
+            download.TickParked = true;
+            return;
+        }
+
         Enqueue(Now + LoopInterval, new SimEvent(EventKind.Tick, download.Node.Index, download.Layer.Index));
+    }
+
+    private void Unpark(LayerDownload download)
+    {
+        if (download.TickParked)
+        {
+            download.TickParked = false;
+            Enqueue(Now + LoopInterval, new SimEvent(EventKind.Tick, download.Node.Index, download.Layer.Index));
+        }
     }
 
     /// <summary>

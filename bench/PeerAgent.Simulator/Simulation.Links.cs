@@ -3,6 +3,10 @@ namespace PeerAgent.Simulator;
 /// <summary>Flows over links: start, fair shares, completion and abort.</summary>
 internal sealed partial class Simulation
 {
+    /// <summary>Flows above which a source's fair share is recomputed only when the count moved by <see cref="ShareHysteresis"/>.</summary>
+    private const int LargeSource = 64;
+    private const double ShareHysteresis = 0.02;
+
     private Flow StartFlow(SimNode source, LayerDownload target, int piece, PieceRequest? request, bool skip)
     {
         var flow = new Flow
@@ -27,12 +31,23 @@ internal sealed partial class Simulation
     }
 
     /// <summary>New fair shares for every flow leaving or entering <paramref name="node"/>.</summary>
+    /// <remarks>
+    /// A source with many flows (the origin when nodes fall back to it) keeps the flow count its shares were last
+    /// computed with until the real count moves by more than <see cref="ShareHysteresis"/>: otherwise each of N
+    /// origin reads starting or ending would recompute N rates (N² per piece round). Its flows may then oversubscribe
+    /// or under-use its uplink by up to that fraction.
+    /// </remarks>
     private void Reshare(SimNode node)
     {
         var uploads = node.Uploads;
-        for (var i = 0; i < uploads.Count; i++)
+        var count = uploads.Count;
+        if (count <= LargeSource || Math.Abs(count - node.UpShareCount) > ShareHysteresis * node.UpShareCount)
         {
-            Update(uploads[i]);
+            node.UpShareCount = count;
+            for (var i = 0; i < uploads.Count; i++)
+            {
+                Update(uploads[i]);
+            }
         }
 
         var downloads = node.Downloads;
@@ -45,7 +60,7 @@ internal sealed partial class Simulation
     private void Update(Flow flow)
     {
         Advance(flow);
-        var rate = Math.Min(flow.Source.UpBytes / flow.Source.Uploads.Count, flow.Target.DownBytes / flow.Target.Downloads.Count);
+        var rate = Math.Min(flow.Source.UpBytes / Math.Max(1, flow.Source.UpShareCount), flow.Target.DownBytes / flow.Target.Downloads.Count);
         flow.Rate = rate;
         var end = Now + (Math.Max(0, flow.Remaining) / rate);
 

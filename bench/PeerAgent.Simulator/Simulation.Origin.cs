@@ -32,6 +32,7 @@ internal sealed partial class Simulation
             {
                 download.OriginRunning = false;
                 download.OriginWaiting = false;
+                Unpark(download); // its stripe is in; the rest comes from peers
                 return;
             }
 
