@@ -3,8 +3,11 @@ namespace PeerAgent.Simulator;
 /// <summary>What a queued <see cref="SimEvent"/> does when its time comes.</summary>
 internal enum EventKind
 {
-    /// <summary>A node starts its pull: announces every layer.</summary>
+    /// <summary>A node starts its pull: its client asks for every layer.</summary>
     NodeStart,
+
+    /// <summary>One layer's request reaches the node's agent, which announces it.</summary>
+    LayerStart,
 
     /// <summary>A node leaves: its agent stops mid-download.</summary>
     Leave,

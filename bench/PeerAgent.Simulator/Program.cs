@@ -24,6 +24,7 @@ internal static class Program
           --nodes N [100]  --image-mib M [512]  --layers K [4]  --piece-kib P [product layout: 4 MiB up to 2 GiB blobs]
           --node-mbit B (both ways) [10000]  --node-up-mbit  --node-down-mbit  --origin-mbit [10000]
           --zones Z [3]  --regions R [1]  --rtt-ms [0.5] (in a zone, to origin and scheduler)  --cross-zone-rtt-ms [2] (extra)
+          --max-min               exact max-min fair sharing of links instead of the local per-flow share (small runs)
           --leave-percent X [0]  --start-jitter-ms [10]  --seed S [1]  --time-limit S [3600] (simulated seconds)
           agent:     --pieces-in-flight [4]  --upload-slots [16]  --upload-queue [0]  --piece-timeout-s [10]  --stall-timeout-s [10]
           what-if:   --refresh-parents-s S [0: off] (the agent also asks for parents every S seconds; it does not today)
@@ -51,6 +52,9 @@ internal static class Program
                         break;
                     case "--stripe":
                         overrides.Add(s => s.StripeBackToSource = true);
+                        break;
+                    case "--max-min":
+                        overrides.Add(s => s.MaxMinSharing = true);
                         break;
                     case "--max-nodes":
                         maxNodes = (int)Number(args, ref i);

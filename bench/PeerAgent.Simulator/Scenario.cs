@@ -44,6 +44,9 @@ internal sealed class Scenario
     public double StallTimeoutSeconds { get; set; } = 10;
     public double HeartbeatSeconds { get; set; } = 2;
 
+    /// <summary>Exact max-min fair sharing over all flows instead of the local per-flow share (slow: small runs only).</summary>
+    public bool MaxMinSharing { get; set; }
+
     /// <summary>
     /// What-if, not the agent's behaviour: also ask for parents this often while downloading (0: only when no parent
     /// has anything useful or a wait is over, as the agent does). The agent keeps the parents it had, so this grows a mesh.
@@ -79,6 +82,7 @@ internal sealed class Scenario
         Check(MaxConcurrentUploads is >= 1 and <= 1024, $"--upload-slots must be 1–1024, not {MaxConcurrentUploads}", errors);
         Check(MaxQueuedUploads is >= 0 and <= 4096, $"--upload-queue must be 0–4096, not {MaxQueuedUploads}", errors);
         Check(RefreshParentsSeconds >= 0, "--refresh-parents-s must not be negative", errors);
+        Check(!MaxMinSharing || Nodes <= 1000, "--max-min is for runs of at most 1000 nodes (it recomputes every flow's rate at each flow start or end)", errors);
         Check(TimeLimitSeconds > 0, "--time-limit must be positive", errors);
         return errors;
     }

@@ -16,20 +16,32 @@ internal sealed partial class Simulation
         node.StartTime = Now;
         foreach (var download in node.Layers)
         {
-            download.LastProgress = Now;
-            var layer = download.Layer;
-            var result = Scheduler.Announce(layer.Digest, layer.SchedulerLength, node.HostId);
-            if (result != AnnounceResult.Registered)
-            {
-                throw new InvalidOperationException($"announce of {node.HostId} for layer {layer.Index} returned {result}");
-            }
-
-            // Registration answers with the first decision; the loop's first pass then finds no useful parent and
-            // asks again at once, as the agent does.
-            Deliver(download, Scheduler.Schedule(layer.Digest, node.HostId));
-            Enqueue(Now + LoopInterval, new SimEvent(EventKind.Tick, node.Index, layer.Index));
-            Pulse(download);
+            // The client asks for every blob at once; which request reaches the agent (and the scheduler) first differs.
+            Enqueue(Now + (_random.NextDouble() * _s.StartJitterSeconds), new SimEvent(EventKind.LayerStart, node.Index, download.Layer.Index));
         }
+    }
+
+    private void StartLayer(LayerDownload download)
+    {
+        var node = download.Node;
+        if (!node.Alive)
+        {
+            return;
+        }
+
+        download.LastProgress = Now;
+        var layer = download.Layer;
+        var result = Scheduler.Announce(layer.Digest, layer.SchedulerLength, node.HostId);
+        if (result != AnnounceResult.Registered)
+        {
+            throw new InvalidOperationException($"announce of {node.HostId} for layer {layer.Index} returned {result}");
+        }
+
+        // Registration answers with the first decision; the loop's first pass then finds no useful parent and asks
+        // again at once, as the agent does.
+        Deliver(download, Scheduler.Schedule(layer.Digest, node.HostId));
+        Enqueue(Now + LoopInterval, new SimEvent(EventKind.Tick, node.Index, layer.Index));
+        Pulse(download);
     }
 
     /// <summary>A fresh decision from the scheduler, as the stream service computes one (re-announcing an unknown peer).</summary>

@@ -7,6 +7,9 @@ internal sealed partial class Simulation
     private const int LargeSource = 64;
     private const double ShareHysteresis = 0.02;
 
+    // Active flows, kept only for max-min sharing.
+    private readonly List<Flow> _active = [];
+
     private Flow StartFlow(SimNode source, LayerDownload target, int piece, PieceRequest? request, bool skip)
     {
         var flow = new Flow
@@ -25,8 +28,17 @@ internal sealed partial class Simulation
         flow.Active = true;
         source.Uploads.Add(flow);
         target.Node.Downloads.Add(flow);
-        Reshare(source);
-        Reshare(target.Node);
+        if (_s.MaxMinSharing)
+        {
+            _active.Add(flow);
+            ReshareMaxMin();
+        }
+        else
+        {
+            Reshare(source);
+            Reshare(target.Node);
+        }
+
         return flow;
     }
 
@@ -57,10 +69,70 @@ internal sealed partial class Simulation
         }
     }
 
-    private void Update(Flow flow)
+    private void Update(Flow flow) =>
+        SetRate(flow, Math.Min(flow.Source.UpBytes / Math.Max(1, flow.Source.UpShareCount), flow.Target.DownBytes / flow.Target.Downloads.Count));
+
+    /// <summary>
+    /// Exact max-min fair rates for every active flow (progressive filling: the most constrained link fixes its
+    /// flows' rate, which leaves its capacity; repeat). Cost grows with all flows times all links per flow start or
+    /// end, so it is meant for small runs, e.g. to check what the local per-flow share costs (calibration).
+    /// </summary>
+    private void ReshareMaxMin()
+    {
+        var remaining = new Dictionary<(SimNode Node, bool Up), (double Capacity, int Unfixed)>();
+        foreach (var flow in _active)
+        {
+            Add(remaining, (flow.Source, true), flow.Source.UpBytes);
+            Add(remaining, (flow.Target, false), flow.Target.DownBytes);
+        }
+
+        var unfixed = new HashSet<Flow>(_active);
+        var rates = new Dictionary<Flow, double>();
+        while (unfixed.Count > 0)
+        {
+            var bottleneck = default((SimNode, bool));
+            var level = double.PositiveInfinity;
+            foreach (var (link, state) in remaining)
+            {
+                if (state.Unfixed > 0 && state.Capacity / state.Unfixed < level)
+                {
+                    (bottleneck, level) = (link, state.Capacity / state.Unfixed);
+                }
+            }
+
+            foreach (var flow in unfixed.ToArray())
+            {
+                if ((bottleneck.Item2 && ReferenceEquals(flow.Source, bottleneck.Item1)) || (!bottleneck.Item2 && ReferenceEquals(flow.Target, bottleneck.Item1)))
+                {
+                    rates[flow] = level;
+                    unfixed.Remove(flow);
+                    Take(remaining, (flow.Source, true), level);
+                    Take(remaining, (flow.Target, false), level);
+                }
+            }
+        }
+
+        foreach (var flow in _active)
+        {
+            SetRate(flow, rates[flow]);
+        }
+
+        static void Add(Dictionary<(SimNode, bool), (double, int)> links, (SimNode, bool) link, double capacity)
+        {
+            var (left, count) = links.TryGetValue(link, out var state) ? state : (capacity, 0);
+            links[link] = (left, count + 1);
+        }
+
+        static void Take(Dictionary<(SimNode, bool), (double, int)> links, (SimNode, bool) link, double rate)
+        {
+            var (left, count) = links[link];
+            links[link] = (Math.Max(0, left - rate), count - 1);
+        }
+    }
+
+    private void SetRate(Flow flow, double rate)
     {
         Advance(flow);
-        var rate = Math.Min(flow.Source.UpBytes / Math.Max(1, flow.Source.UpShareCount), flow.Target.DownBytes / flow.Target.Downloads.Count);
         flow.Rate = rate;
         var end = Now + (Math.Max(0, flow.Remaining) / rate);
 
@@ -134,8 +206,17 @@ internal sealed partial class Simulation
         flow.Active = false;
         flow.Source.Uploads.Remove(flow);
         flow.Target.Downloads.Remove(flow);
-        Reshare(flow.Source);
-        Reshare(flow.Target);
+        if (_s.MaxMinSharing)
+        {
+            _active.Remove(flow);
+            ReshareMaxMin();
+        }
+        else
+        {
+            Reshare(flow.Source);
+            Reshare(flow.Target);
+        }
+
         if (flow.Request is not null)
         {
             flow.Source.PeerUploads--;

@@ -38,6 +38,7 @@ internal sealed partial class Simulation
     private readonly Dictionary<Digest, int> _layerByDigest = [];
     private readonly PriorityQueue<SimEvent, (double Time, long Seq)> _queue = new();
     private readonly double _sweepInterval;
+    private readonly Random _random;
     private MeteredScheduler? _scheduler;
     private long _seq;
     private int _flowIds;
@@ -66,6 +67,7 @@ internal sealed partial class Simulation
         }
 
         _s = scenario;
+        _random = new Random(scenario.Seed);
         var options = new SchedulerOptions
         {
             FanOutLimit = scenario.FanOutLimit,
@@ -149,7 +151,7 @@ internal sealed partial class Simulation
         var wall = Stopwatch.StartNew();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var violations = new List<string>();
-        var random = new Random(_s.Seed);
+        var random = _random;
         PlanLeavers(random);
         foreach (var node in _nodes)
         {
@@ -278,6 +280,9 @@ internal sealed partial class Simulation
         {
             case EventKind.NodeStart:
                 StartNode(_nodes[item.Node]);
+                break;
+            case EventKind.LayerStart:
+                StartLayer(_nodes[item.Node].Layers[item.Layer]);
                 break;
             case EventKind.Leave:
                 Leave(_nodes[item.Node]);

@@ -54,6 +54,20 @@ public class SimulationTests
     }
 
     [Fact]
+    public void Run_MaxMinSharingAndUploadQueue_EveryNodeCompletes()
+    {
+        var scenario = Small(12);
+        scenario.MaxMinSharing = true;
+        scenario.MaxQueuedUploads = 4;
+        scenario.LeavePercent = 25;
+
+        var result = new Simulation(scenario).Run();
+
+        result.Violations.Should().BeEmpty();
+        result.Completed.Should().Be(9);
+    }
+
+    [Fact]
     public void Run_TimeLimitTooShort_ReportsUnfinishedNodes()
     {
         var scenario = Small();
