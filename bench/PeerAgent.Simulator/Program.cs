@@ -28,7 +28,8 @@ internal static class Program
           --leave-percent X [0]  --start-jitter-ms [10]  --seed S [1]  --time-limit S [3600] (simulated seconds)
           agent:     --pieces-in-flight [4]  --upload-slots [16]  --upload-queue [0]  --piece-timeout-s [10]  --stall-timeout-s [10]
           what-if:   --refresh-parents-s S [0: off] (the agent also asks for parents every S seconds; it does not today)
-          scheduler: --fan-out [8]  --back-to-source-quota [1]  --stripe  --zone-leaders [1]  --parents [4]  --sample [64]
+          scheduler: --fan-out [8]  --back-to-source-quota [1]  --stripe  --zone-leaders [1]  --parents [4]  --sample [64]  --wait-retry-ms [500]
+          what-if:   --min-reschedule-ms [500] (the agent's fixed least interval between reschedules for lack of a useful parent)
         """;
 
     public static int Main(string[] args)
@@ -158,6 +159,8 @@ internal static class Program
         "--zone-leaders" => s => s.ZoneLeaders = (int)value,
         "--parents" => s => s.CandidateParentCount = (int)value,
         "--sample" => s => s.CandidateSampleSize = (int)value,
+        "--wait-retry-ms" => s => s.WaitRetrySeconds = value / 1000,
+        "--min-reschedule-ms" => s => s.MinRescheduleSeconds = value / 1000,
         _ => throw new ArgumentException($"unknown option '{name}'"),
     };
 }

@@ -149,6 +149,7 @@ internal static class ResultReport
         json.WriteNumber("cross_zone_bytes", r.CrossZoneBytes);
         json.WriteNumber("cross_zone_over_image", Round(r.CrossZoneCopies, 3));
         json.WriteNumber("aborted_bytes", r.AbortedBytes);
+        json.WriteNumber("max_host_upload_over_image", Round(r.BusiestUploaderBytes / r.Image, 3));
         json.WriteNumber("piece_timeouts", r.Timeouts);
         json.WriteNumber("busy_refusals", r.Refusals);
         json.WriteNumber("parent_drops", r.ParentDrops);

@@ -60,6 +60,10 @@ internal sealed class Scenario
     public int ZoneLeaders { get; set; } = 1;
     public int CandidateParentCount { get; set; } = 4;
     public int CandidateSampleSize { get; set; } = 64;
+    public double WaitRetrySeconds { get; set; } = 0.5;
+
+    /// <summary>The agent's least interval between two reschedule requests for lack of a useful parent (fixed in SwarmFill).</summary>
+    public double MinRescheduleSeconds { get; set; } = Simulation.MinRescheduleInterval;
 
     /// <summary>Simulated seconds after which the run stops and every unfinished node is an invariant failure.</summary>
     public double TimeLimitSeconds { get; set; } = 3600;
@@ -83,6 +87,7 @@ internal sealed class Scenario
         Check(MaxQueuedUploads is >= 0 and <= 4096, $"--upload-queue must be 0–4096, not {MaxQueuedUploads}", errors);
         Check(RefreshParentsSeconds >= 0, "--refresh-parents-s must not be negative", errors);
         Check(!MaxMinSharing || Nodes <= 1000, "--max-min is for runs of at most 1000 nodes (it recomputes every flow's rate at each flow start or end)", errors);
+        Check(WaitRetrySeconds > 0 && MinRescheduleSeconds > 0, "--wait-retry-ms and --min-reschedule-ms must be positive", errors);
         Check(TimeLimitSeconds > 0, "--time-limit must be positive", errors);
         return errors;
     }

@@ -159,7 +159,7 @@ internal sealed partial class Simulation
 
         var anyUseful = download.AnyUseful();
         var refresh = _s.RefreshParentsSeconds > 0 && Now - download.LastReschedule >= _s.RefreshParentsSeconds;
-        if (Now >= download.RescheduleAt || (!anyUseful && Now - download.LastReschedule >= MinRescheduleInterval) || refresh)
+        if (Now >= download.RescheduleAt || (!anyUseful && Now - download.LastReschedule >= _s.MinRescheduleSeconds) || refresh)
         {
             download.RescheduleAt = double.PositiveInfinity;
             download.LastReschedule = Now;

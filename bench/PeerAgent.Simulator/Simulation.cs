@@ -76,6 +76,7 @@ internal sealed partial class Simulation
             ZoneLeaders = scenario.ZoneLeaders,
             CandidateParentCount = scenario.CandidateParentCount,
             CandidateSampleSize = scenario.CandidateSampleSize,
+            WaitRetryInterval = TimeSpan.FromSeconds(scenario.WaitRetrySeconds),
         };
         _sweepInterval = options.SweepInterval.TotalSeconds;
         _scheduler = new MeteredScheduler(options, _clock, (ulong)scenario.Seed);

@@ -25,6 +25,9 @@ internal sealed class SimulationResult
     public required long PeerBytes { get; init; }
     public required long CrossZoneBytes { get; init; }
     public required long AbortedBytes { get; init; }
+
+    /// <summary>Bytes sent to peers by the host that sent most (bench/cluster's "busiest uploader").</summary>
+    public required long BusiestUploaderBytes { get; init; }
     public required int Timeouts { get; init; }
     public required int Refusals { get; init; }
     public required int ParentDrops { get; init; }
@@ -57,6 +60,12 @@ internal sealed class SimulationResult
         }
 
         times.Sort();
+        long busiest = 0;
+        foreach (var node in sim.Nodes)
+        {
+            busiest = Math.Max(busiest, node.BytesSentToPeers);
+        }
+
         var mean = 0.0;
         foreach (var time in times)
         {
@@ -83,6 +92,7 @@ internal sealed class SimulationResult
             PeerBytes = sim.PeerWireBytes,
             CrossZoneBytes = sim.CrossZoneBytes,
             AbortedBytes = sim.AbortedBytes,
+            BusiestUploaderBytes = busiest,
             Timeouts = sim.Timeouts,
             Refusals = sim.Refusals,
             ParentDrops = sim.ParentDrops,
