@@ -86,7 +86,7 @@ internal sealed class Scenario
         Check(MaxConcurrentUploads is >= 1 and <= 1024, $"--upload-slots must be 1–1024, not {MaxConcurrentUploads}", errors);
         Check(MaxQueuedUploads is >= 0 and <= 4096, $"--upload-queue must be 0–4096, not {MaxQueuedUploads}", errors);
         Check(RefreshParentsSeconds >= 0, "--refresh-parents-s must not be negative", errors);
-        Check(!MaxMinSharing || Nodes <= 1000, "--max-min is for runs of at most 1000 nodes (it recomputes every flow's rate at each flow start or end)", errors);
+        Check(!MaxMinSharing || Nodes <= 200, "--max-min is for runs of at most 200 nodes (it recomputes every flow's rate at each flow start or end)", errors);
         Check(WaitRetrySeconds > 0 && MinRescheduleSeconds > 0, "--wait-retry-ms and --min-reschedule-ms must be positive", errors);
         Check(TimeLimitSeconds > 0, "--time-limit must be positive", errors);
         return errors;
