@@ -169,6 +169,11 @@ internal sealed partial class Simulation
         if (Now - download.LastProgress >= _s.StallTimeoutSeconds)
         {
             _stallFallbacks++;
+            if (Trace)
+            {
+                Console.Error.WriteLine($"{Now:0.0000} {download.Node.HostId} L{download.Layer.Index} stalls with {download.Present}/{download.Layer.PieceCount} pieces, {download.Requests.Count} requests, parents {string.Join(",", download.Parents.Select(p => p.Value.Source.Node.HostId + (p.Value.Dead ? "(dead)" : "") + ":" + p.Value.Source.Present))}");
+            }
+
             StartOrigin(download, 0, download.Layer.PieceCount, granted: false);
         }
     }
