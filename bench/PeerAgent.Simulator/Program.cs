@@ -26,6 +26,7 @@ internal static class Program
           --zones Z [3]  --regions R [1]  --rtt-ms [0.5] (in a zone, to origin and scheduler)  --cross-zone-rtt-ms [2] (extra)
           --max-min               exact max-min fair sharing of links instead of the local per-flow share (small runs)
           --leave-percent X [0]  --start-jitter-ms [10]  --seed S [1]  --time-limit S [3600] (simulated seconds)
+          --times-out FILE        one run only: write each completed node's completion time (s), one per line (for the CDF plot)
           agent:     --pieces-in-flight [4]  --upload-slots [16]  --upload-queue [0]  --piece-timeout-s [10]  --stall-timeout-s [10]
           what-if:   --refresh-parents-s S [0: off] (the agent also asks for parents every S seconds; it does not today)
           scheduler: --fan-out [8]  --back-to-source-quota [1]  --stripe  --zone-leaders [1]  --parents [4]  --sample [64]  --wait-retry-ms [500]
@@ -35,6 +36,7 @@ internal static class Program
     public static int Main(string[] args)
     {
         string? preset = null;
+        string? timesOut = null;
         var maxNodes = int.MaxValue;
         var template = new Scenario();
         try
@@ -56,6 +58,9 @@ internal static class Program
                         break;
                     case "--max-min":
                         overrides.Add(s => s.MaxMinSharing = true);
+                        break;
+                    case "--times-out":
+                        timesOut = i + 1 < args.Length ? args[++i] : throw new ArgumentException("--times-out needs a file");
                         break;
                     case "--max-nodes":
                         maxNodes = (int)Number(args, ref i);
@@ -87,7 +92,12 @@ internal static class Program
                 }
             }
 
-            return Run(preset, scenarios);
+            if (timesOut is not null && scenarios.Count != 1)
+            {
+                throw new ArgumentException($"--times-out needs exactly one run; this one has {scenarios.Count}");
+            }
+
+            return Run(preset, scenarios, timesOut);
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
         {
@@ -97,7 +107,7 @@ internal static class Program
         }
     }
 
-    private static int Run(string? preset, List<Scenario> scenarios)
+    private static int Run(string? preset, List<Scenario> scenarios, string? timesOut)
     {
         var results = new List<SimulationResult>();
         var broken = false;
@@ -113,6 +123,11 @@ internal static class Program
                 broken = true;
                 Console.Error.WriteLine("  INVARIANT BROKEN: " + violation);
             }
+        }
+
+        if (timesOut is not null)
+        {
+            File.WriteAllLines(timesOut, results[0].CompletionTimes.Select(t => t.ToString("0.######", CultureInfo.InvariantCulture)));
         }
 
         Console.WriteLine(ResultReport.Table(results));

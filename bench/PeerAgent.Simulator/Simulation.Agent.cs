@@ -195,7 +195,7 @@ internal sealed partial class Simulation
             }
 
             parent.InFlight++;
-            var request = new PieceRequest { Download = download, Parent = parent, Piece = piece, RequestedAt = Now };
+            var request = new PieceRequest { Download = download, Parent = parent, Piece = piece, RequestedAt = Now, LastByteAt = Now };
             download.Requests.Add(request);
             Enqueue(Now + (Rtt(download.Node, parent.Source.Node) / 2), new SimEvent(EventKind.RequestArrives, 0, 0, request));
         }
@@ -330,11 +330,17 @@ internal sealed partial class Simulation
             return;
         }
 
-        // Piece timeouts (the agent cancels each request after PieceTimeout; here checked on the loop's beat).
+        // Piece timeouts: the agent cancels a request whose parent sent no byte for PieceTimeout, and bytes from parents
+        // count as progress against the stall timeout (here both checked on the loop's beat).
         var requests = download.Requests;
         for (var i = requests.Count - 1; i >= 0; i--)
         {
-            if (i < requests.Count && Now - requests[i].RequestedAt >= _s.PieceTimeoutSeconds)
+            if (i < requests.Count && requests[i].Flow is { Active: true, Rate: > 0 })
+            {
+                requests[i].LastByteAt = Now;
+                download.LastProgress = Now;
+            }
+            else if (i < requests.Count && Now - requests[i].LastByteAt >= _s.PieceTimeoutSeconds)
             {
                 _timeouts++;
                 FailRequest(requests[i], dropParent: false);

@@ -17,6 +17,9 @@ internal sealed class SimulationResult
     public required double Max { get; init; }
     public required double Mean { get; init; }
 
+    /// <summary>Each completed node's time from its start to its last layer, ascending (nodes that left are not in it).</summary>
+    public required IReadOnlyList<double> CompletionTimes { get; init; }
+
     /// <summary>Every node pulling the whole image from the origin at once: origin bandwidth shared by N, capped by the node's link.</summary>
     public required double DirectSeconds { get; init; }
 
@@ -76,6 +79,7 @@ internal sealed class SimulationResult
         var perNodeRate = Math.Min(s.NodeDownBits, s.OriginBits / s.Nodes) / 8;
         return new SimulationResult
         {
+            CompletionTimes = times,
             Scenario = s,
             Completed = times.Count,
             Left = sim.NodesLeft,
