@@ -15,6 +15,7 @@ namespace PeerAgent.Bench.Micro;
 /// whole-blob catch-up of pieces written out of order, recovery, and piece digests of committed blobs).
 /// </summary>
 [MemoryDiagnoser]
+[ThroughputColumn(0)]
 public class DigestBenchmarks
 {
     private const int ChunkBytes = 1024 * 1024;

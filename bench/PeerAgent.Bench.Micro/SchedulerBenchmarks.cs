@@ -13,6 +13,7 @@ namespace PeerAgent.Bench.Micro;
 /// children; decisions/s = 1 s ÷ Mean, on one thread.
 /// </summary>
 [MemoryDiagnoser]
+[OperationsPerSecond]
 public class SchedulerBenchmarks
 {
     private const long BlobBytes = 2048L * 1024 * 1024;

@@ -20,6 +20,7 @@ namespace PeerAgent.Bench.Micro;
 /// it happens once per blob and its fsync measures the disk, not our code.
 /// </remarks>
 [MemoryDiagnoser]
+[ThroughputColumn(PieceLayout.MinPieceSize)]
 public class StoreBenchmarks
 {
     private const int PieceCount = 16;

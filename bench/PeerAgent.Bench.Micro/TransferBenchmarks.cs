@@ -17,6 +17,7 @@ namespace PeerAgent.Bench.Micro;
 /// both ends. The Ratio column is the time against the raw socket of the same security.
 /// </summary>
 [MemoryDiagnoser]
+[ThroughputColumn(PieceLayout.MinPieceSize)]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
 public class TransferBenchmarks
