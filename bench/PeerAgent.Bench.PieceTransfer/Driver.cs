@@ -3,13 +3,11 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Grpc.Core;
 using PeerAgent.Agent.Peers;
 using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
 using PeerAgent.Core.Storage;
 using PeerAgent.Hosting.Tls;
-using PeerAgent.Protocol.V1;
 
 namespace PeerAgent.Bench.PieceTransfer;
 
@@ -27,8 +25,7 @@ internal static class Driver
         Directory.CreateDirectory(options.Dir);
         BenchTls.Create(options.TlsRoot);
         using var security = BenchTls.Load(options.TlsRoot, BenchTls.Client);
-        var rawTls = security.Certificates!.CreateClientOptions();
-        rawTls.TargetHost = "localhost";
+        var rawTls = PieceFetch.RawTlsOptions(security);
         using var server = StartServer(options);
         try
         {
@@ -43,14 +40,14 @@ internal static class Driver
             foreach (var sink in sinks)
             {
                 var toStore = sink == "store";
-                variants.Add(("raw", "plain", sink, n => RunRawAsync(new IPEndPoint(IPAddress.Loopback, info.Raw), null, store, digest, layout, n, options, toStore)));
-                variants.Add(("grpc", "plain", sink, n => RunGrpcAsync(new Uri($"http://127.0.0.1:{info.H2c}"), null, store, digest, layout, n, options, toStore, options.WindowBytes)));
-                variants.Add(("raw", "tls", sink, n => RunRawAsync(new IPEndPoint(IPAddress.Loopback, info.RawTls), rawTls, store, digest, layout, n, options, toStore)));
-                variants.Add(("grpc", "tls", sink, n => RunGrpcAsync(new Uri($"https://localhost:{info.Tls}"), security, store, digest, layout, n, options, toStore, options.WindowBytes)));
+                variants.Add(("raw", "plain", sink, n => RunRawAsync(info.RawEndPoint(tls: false), null, store, digest, layout, n, options, toStore)));
+                variants.Add(("grpc", "plain", sink, n => RunGrpcAsync(info.GrpcAddress(tls: false), null, store, digest, layout, n, options, toStore, options.WindowBytes)));
+                variants.Add(("raw", "tls", sink, n => RunRawAsync(info.RawEndPoint(tls: true), rawTls, store, digest, layout, n, options, toStore)));
+                variants.Add(("grpc", "tls", sink, n => RunGrpcAsync(info.GrpcAddress(tls: true), security, store, digest, layout, n, options, toStore, options.WindowBytes)));
             }
 
             // The same gRPC h2c path with the client's stream window left at the HTTP/2 default: what the knob buys.
-            variants.Add(("grpc-default-window", "plain", "null", n => RunGrpcAsync(new Uri($"http://127.0.0.1:{info.H2c}"), null, store, digest, layout, n, options, toStore: false, windowBytes: 65535)));
+            variants.Add(("grpc-default-window", "plain", "null", n => RunGrpcAsync(info.GrpcAddress(tls: false), null, store, digest, layout, n, options, toStore: false, windowBytes: 65535)));
 
             // Warm-up: JIT, connection setup, TLS handshakes and the page cache of the served blob stay out of the figures.
             foreach (var variant in variants)
@@ -146,11 +143,7 @@ internal static class Driver
 
     private static async Task<long> RunGrpcAsync(Uri address, TransportSecurity? security, ContentStore store, Digest digest, PieceLayout layout, int pieces, Options options, bool toStore, int windowBytes)
     {
-        using var client = new PeerClient(address, handler =>
-        {
-            handler.InitialHttp2StreamWindowSize = windowBytes;
-            security?.ConfigureClient(handler);
-        });
+        using var client = PieceFetch.CreateGrpcClient(address, security, windowBytes);
         using var target = toStore ? OpenTarget(store, digest, layout) : null;
         long moved = 0;
         var next = -1;
@@ -166,16 +159,7 @@ internal static class Driver
                     continue;
                 }
 
-                // The downloader's own decoder: each chunk's bytes land in a pooled buffer, as they do before a store write.
-                using var call = client.OpenPiece(new DownloadPieceRequest { TaskDigest = digest.ToString(), PieceIndex = index }, default);
-                long got = 0;
-                while (await call.ResponseStream.MoveNext(default))
-                {
-                    using var chunk = call.ResponseStream.Current;
-                    got += chunk.Length;
-                }
-
-                Interlocked.Add(ref moved, got);
+                Interlocked.Add(ref moved, await PieceFetch.GrpcToNullAsync(client, digest, index, default));
             }
         })));
 

@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
-using PeerAgent.Core.Oci;
 using PeerAgent.Core.Pieces;
-using PeerAgent.Core.Swarm;
 using PeerAgent.Scheduling.Swarm;
 
 namespace PeerAgent.Bench.Scheduler;
@@ -15,9 +13,6 @@ namespace PeerAgent.Bench.Scheduler;
 /// </summary>
 internal static class Program
 {
-    private const int Regions = 3;
-    private const int ZonesPerRegion = 3;
-
     public static int Main(string[] args)
     {
         var peers = Arg(args, 0, 10_000);
@@ -27,46 +22,21 @@ internal static class Program
         PinToOneCore();
 
         var random = new Random(seed);
-        var digest = Digest.Compute("bench blob"u8);
+        var digest = SwarmSetup.TaskDigest;
         var layout = PieceLayout.For(blobBytes);
-        var bitmaps = RandomBitmaps(random, peers, layout.PieceCount);
-        var options = new SchedulerOptions
-        {
-            // Long enough that nothing expires or stalls while the benchmark runs on the real clock.
-            HostExpiry = TimeSpan.FromHours(1),
-            BackToSourceStallTimeout = TimeSpan.FromHours(1),
-        };
+        var bitmaps = SwarmSetup.RandomBitmaps(random, peers, layout.PieceCount);
+        var options = SwarmSetup.Options();
 
         // Memory: everything the scheduler holds for the swarm (host names, addresses, bitmaps, pools, graph).
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         var retainedBefore = GC.GetTotalMemory(forceFullCollection: true);
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         var scheduler = new SwarmScheduler(options, TimeProvider.System, NullLogger<SwarmScheduler>.Instance, seed: (ulong)seed);
-        var hostIds = new string[peers];
-        for (var i = 0; i < peers; i++)
-        {
-            var region = i % Regions;
-            var zone = (i / Regions) % ZonesPerRegion;
-            var id = "host-" + i.ToString(CultureInfo.InvariantCulture);
-            hostIds[i] = id;
-            scheduler.RegisterHost(new PeerHost(
-                id,
-                "node-" + i.ToString(CultureInfo.InvariantCulture),
-                "zone-" + region.ToString(CultureInfo.InvariantCulture) + zone.ToString(CultureInfo.InvariantCulture),
-                "region-" + region.ToString(CultureInfo.InvariantCulture),
-                "10." + (i >> 16).ToString(CultureInfo.InvariantCulture) + "." + ((i >> 8) & 255).ToString(CultureInfo.InvariantCulture) + "." + (i & 255).ToString(CultureInfo.InvariantCulture) + ":65002",
-                UploadCapacity: 16));
-            scheduler.Announce(digest, blobBytes, id, bitmaps[i]);
-        }
+        var hostIds = SwarmSetup.Populate(scheduler, blobBytes, bitmaps);
 
         // One decision per peer with commit builds a realistic parent graph (and fan-out) before timing.
         var buildWatch = Stopwatch.StartNew();
-        var assigned = 0;
-        for (var i = 0; i < peers; i++)
-        {
-            assigned += scheduler.Schedule(digest, hostIds[i]).Parents.Count;
-        }
-
+        var assigned = SwarmSetup.ScheduleEachOnce(scheduler, hostIds);
         buildWatch.Stop();
         var allocatedAfter = GC.GetAllocatedBytesForCurrentThread();
         GC.KeepAlive(bitmaps);
@@ -74,7 +44,7 @@ internal static class Program
         GC.KeepAlive(scheduler);
 
         // Selection only (the pure decision, no commit): random children, bounded count and time.
-        var picks = RandomPicks(random, peers, 1 << 16);
+        var picks = SwarmSetup.RandomPicks(random, peers, 1 << 16);
         var selectIterations = 0L;
         var selectFound = 0L;
         var watch = Stopwatch.StartNew();
@@ -106,7 +76,7 @@ internal static class Program
         var scheduleSeconds = watch.Elapsed.TotalSeconds;
 
         var json = string.Create(CultureInfo.InvariantCulture,
-            $"{{\"peers\":{peers},\"regions\":{Regions},\"zones\":{Regions * ZonesPerRegion},\"nodes\":{peers},\"pieces\":{layout.PieceCount},"
+            $"{{\"peers\":{peers},\"regions\":{SwarmSetup.Regions},\"zones\":{SwarmSetup.Regions * SwarmSetup.ZonesPerRegion},\"nodes\":{peers},\"pieces\":{layout.PieceCount},"
             + $"\"fan_out\":{options.FanOutLimit},\"sample_size\":{options.CandidateSampleSize},\"parents_per_decision\":{options.CandidateParentCount},"
             + $"\"select_decisions_per_s\":{selectIterations / selectSeconds:F0},\"select_iterations\":{selectIterations},\"select_avg_parents\":{(double)selectFound / selectIterations:F2},"
             + $"\"schedule_decisions_per_s\":{scheduleIterations / scheduleSeconds:F0},\"schedule_iterations\":{scheduleIterations},\"schedule_avg_parents\":{(double)scheduleFound / scheduleIterations:F2},"
@@ -115,40 +85,6 @@ internal static class Program
             + $"\"cores\":{Environment.ProcessorCount}}}");
         Console.WriteLine(json);
         return 0;
-    }
-
-    /// <summary>Each peer holds each piece with its own random probability: a swarm caught mid-download, plus a few seeds and empties.</summary>
-    private static byte[][] RandomBitmaps(Random random, int peers, int pieceCount)
-    {
-        var bitmaps = new byte[peers][];
-        for (var p = 0; p < peers; p++)
-        {
-            var roll = random.NextDouble();
-            var density = roll < 0.01 ? 1.0 : roll < 0.10 ? 0.0 : random.NextDouble();
-            var bitmap = new PieceBitmap(pieceCount);
-            for (var i = 0; i < pieceCount; i++)
-            {
-                if (random.NextDouble() < density)
-                {
-                    bitmap.Set(i);
-                }
-            }
-
-            bitmaps[p] = bitmap.ToBytes();
-        }
-
-        return bitmaps;
-    }
-
-    private static int[] RandomPicks(Random random, int peers, int count)
-    {
-        var picks = new int[count];
-        for (var i = 0; i < count; i++)
-        {
-            picks[i] = random.Next(peers);
-        }
-
-        return picks;
     }
 
     private static void PinToOneCore()
