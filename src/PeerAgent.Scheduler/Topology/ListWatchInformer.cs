@@ -112,8 +112,10 @@ internal abstract class ListWatchInformer<T, TListing>
                 failures++;
                 await BackOffAsync(operation, failures, error, cancellationToken);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
             {
+                // Stopping. A request that failed meanwhile (an error status that arrived as the stop was asked) is
+                // part of the stop, not a fault: the informer ends quietly either way.
                 return;
             }
             catch (Exception ex) when (IsGone(ex))
