@@ -1,4 +1,5 @@
 using System.Globalization;
+using PeerAgent.Scheduling.Swarm;
 
 namespace PeerAgent.Simulator;
 
@@ -7,6 +8,8 @@ namespace PeerAgent.Simulator;
 internal sealed class Scenario
 {
     public const long MiB = 1024 * 1024;
+
+    private static readonly SchedulerOptions SchedulerDefaults = new();
 
     public string Name { get; set; } = "custom";
     public int Nodes { get; set; } = 100;
@@ -53,14 +56,14 @@ internal sealed class Scenario
     /// </summary>
     public double RefreshParentsSeconds { get; set; }
 
-    // The scheduler (SchedulerOptions).
-    public int FanOutLimit { get; set; } = 8;
-    public int BackToSourceQuota { get; set; } = 1;
-    public bool StripeBackToSource { get; set; }
-    public int ZoneLeaders { get; set; } = 1;
-    public int CandidateParentCount { get; set; } = 4;
-    public int CandidateSampleSize { get; set; } = 64;
-    public double WaitRetrySeconds { get; set; } = 0.5;
+    // The scheduler: its defaults are read from SchedulerOptions itself, so the simulation follows the product's.
+    public int FanOutLimit { get; set; } = SchedulerDefaults.FanOutLimit;
+    public int BackToSourceQuota { get; set; } = SchedulerDefaults.BackToSourceQuota;
+    public bool StripeBackToSource { get; set; } = SchedulerDefaults.StripeBackToSource;
+    public int ZoneLeaders { get; set; } = SchedulerDefaults.ZoneLeaders;
+    public int CandidateParentCount { get; set; } = SchedulerDefaults.CandidateParentCount;
+    public int CandidateSampleSize { get; set; } = SchedulerDefaults.CandidateSampleSize;
+    public double WaitRetrySeconds { get; set; } = SchedulerDefaults.WaitRetryInterval.TotalSeconds;
 
     /// <summary>The agent's least interval between two reschedule requests for lack of a useful parent (fixed in SwarmFill).</summary>
     public double MinRescheduleSeconds { get; set; } = Simulation.MinRescheduleInterval;
