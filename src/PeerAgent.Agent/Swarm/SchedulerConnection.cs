@@ -55,6 +55,7 @@ internal sealed class SchedulerConnection : IDisposable
     private readonly TransportSecurity _security;
     private readonly ILogger _logger;
     private readonly HostInfo _wireHost;
+    // The configured scheduler (a Service in Kubernetes): the first contact, and the fallback when no replica answers.
     private readonly SchedulerReplica _configured;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, SchedulerReplica> _replicas = new(StringComparer.Ordinal);
@@ -75,7 +76,6 @@ internal sealed class SchedulerConnection : IDisposable
         _time = time;
         _security = security;
         _logger = logger;
-        Address = new Uri(options.IsEmbedded ? EmbeddedAddress(peer.ListenUrl) : options.Address);
         var advertise = AdvertiseUrl(peer);
         Host = new PeerHost(
             HostId: $"{node.ResolvedName}/{new Uri(advertise).Authority}",
@@ -85,11 +85,9 @@ internal sealed class SchedulerConnection : IDisposable
             PeerAddress: advertise,
             UploadCapacity: peer.MaxConcurrentUploads);
         _wireHost = WireMapping.ToWire(Host);
-        _configured = new SchedulerReplica(Address.ToString().TrimEnd('/'), options, security);
+        var configured = new Uri(options.IsEmbedded ? EmbeddedAddress(peer.ListenUrl) : options.Address);
+        _configured = new SchedulerReplica(configured.ToString().TrimEnd('/'), options, security);
     }
-
-    /// <summary>The configured scheduler (a Service in Kubernetes): the first contact, and the fallback when no replica answers.</summary>
-    public Uri Address { get; }
 
     /// <summary>This agent as the scheduler knows it.</summary>
     public PeerHost Host { get; }
