@@ -268,7 +268,8 @@ internal sealed class SwarmScheduler
 
             var now = _time.GetUtcNow();
             ReviewBackToSource(task, now);
-            if (_options.StripeBackToSource && child.BackToSourceSlot < 0)
+            var takingOver = now < task.TakeoverUntil;
+            if (_options.StripeBackToSource && child.BackToSourceSlot < 0 && !takingOver)
             {
                 // Striping fills every slot up front, but never for a range the swarm already holds.
                 for (var slot = 0; slot < task.BackToSource.Length; slot++)
@@ -302,7 +303,7 @@ internal sealed class SwarmScheduler
             }
 
             SettleDepth(child);
-            if (child.BackToSourceSlot < 0 && count == 0 && reach != Reach.Zone && now >= task.TakeoverUntil)
+            if (child.BackToSourceSlot < 0 && count == 0 && reach != Reach.Zone && !takingOver)
             {
                 var slot = Array.IndexOf(task.BackToSource, null);
                 if (slot >= 0)

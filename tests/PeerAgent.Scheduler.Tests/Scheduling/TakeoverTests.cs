@@ -34,6 +34,16 @@ public class TakeoverTests
     }
 
     [Fact]
+    public void Schedule_TakenOverStripedTask_GrantsNoStripeDuringTheGrace()
+    {
+        var swarm = new Swarm(o => (o.StripeBackToSource, o.BackToSourceQuota) = (true, 2)).Host("b");
+        Moved(swarm, "b", 0);
+
+        swarm.Schedule("b").Outcome.Should().Be(ScheduleOutcome.Wait, "striping grants slots up front, but not to a task being taken over");
+        swarm.Inspect("b").BackToSourceSlot.Should().Be(-1);
+    }
+
+    [Fact]
     public void Schedule_TaskCreatedByADownloadThatDidNotMove_NoGrace()
     {
         var swarm = new Swarm().Host("a");
