@@ -196,10 +196,11 @@ internal sealed class EndpointSliceInformer : ListWatchInformer<V1EndpointSlice,
             return;
         }
 
+        // Logged and counted before it is published, so whoever sees the new set also finds it in the log.
         var next = ImmutableArray.CreateRange(set);
-        _replicas = next;
         ShardMetrics.Replicas.Set(next.Length);
         TopologyLog.ReplicasChanged(Logger, next.Length, string.Join(", ", next));
+        _replicas = next;
     }
 
     private static string? Host(string? address)
